@@ -1,0 +1,104 @@
+"""The ``cpt-search`` command line.
+
+Commands live in their own modules and are imported only when invoked, so ``cpt-search schedule``
+never pays for torch, Ray or MLflow (Ray Tune's ``tune/search/__init__.py`` does the same with its
+table of searchers). Only the CLI configures logging.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+
+import click
+
+from cpt_search.errors import CptSearchError
+
+# command name -> "module:attribute" of a click command, imported on demand.
+COMMANDS: dict[str, str] = {
+    "schedule": "cpt_search.cli.schedule_cmd:schedule",
+    "train": "cpt_search.cli.train_cmd:train",
+    "validate": "cpt_search.cli.search_cmd:validate",
+    "run": "cpt_search.cli.search_cmd:run",
+    "front": "cpt_search.cli.search_cmd:front",
+    "export": "cpt_search.cli.search_cmd:export",
+    "ui": "cpt_search.cli.search_cmd:ui",
+}
+
+SHORT_HELP: dict[str, str] = {
+    "schedule": "Print, summarise or plot one precision schedule.",
+    "train": "Train one task once under a precision schedule.",
+    "validate": "Check a search-space YAML and print its resolved dimensions.",
+    "run": "Run (or resume) a multi-objective schedule search.",
+    "front": "Print the Pareto front of a search.",
+    "export": "Export a schedule chosen from a search's front.",
+    "ui": "Start the MLflow UI on a search's store.",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Listing help must not import every command (and torch with them).
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, SHORT_HELP.get(name, "")) for name in COMMANDS])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks and debug logs.")
+@click.version_option(package_name="cpt-search")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Search precision schedules for cyclic precision training (CPT)."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI; user errors become one line on stderr and exit status 2."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        cli.main(args=args, prog_name="cpt-search", standalone_mode=False)
+    except CptSearchError as error:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"error: {error}", err=True)
+        return 2
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.ClickException as error:
+        # click's own usage errors (unknown option, bad int): one line, same status.
+        if debug:
+            traceback.print_exc()
+        hint = ""
+        if error.ctx is not None:
+            hint = f" (see '{error.ctx.command_path} --help')"
+        click.echo(f"error: {error.format_message()}{hint}", err=True)
+        return error.exit_code
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
