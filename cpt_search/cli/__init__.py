@@ -20,7 +20,7 @@ from cpt_search.errors import CptSearchError
 COMMANDS: dict[str, str] = {
     "schedule": "cpt_search.cli.schedule_cmd:schedule",
     "train": "cpt_search.cli.train_cmd:train",
-    "validate": "cpt_search.cli.search_cmd:validate",
+    "validate": "cpt_search.cli.validate_cmd:validate",
     "run": "cpt_search.cli.search_cmd:run",
     "front": "cpt_search.cli.search_cmd:front",
     "export": "cpt_search.cli.search_cmd:export",

@@ -1,0 +1,264 @@
+"""The precision schedule: a pure function of the training step (REFERENCE §1).
+
+Phases of one schedule over ``total_steps`` steps:
+
+1. **warm-up** (optional): the first ``W = round(warmup_frac * total_steps)`` steps run at
+   ``warmup_bits`` (32 = full precision), so the critical early period is not impaired.
+2. **cycles**: the remaining ``S = total_steps - W`` steps are split into ``num_cycles`` periods of
+   ``T = ceil(S / num_cycles)`` steps. Inside a period at position ``z = (t' mod T) / T``:
+
+   - ``repeated``: every period grows, ``g(z) = min + (max - min) * shape(z)`` (a saw-tooth; CPT);
+   - ``triangular``: even periods decay and odd periods grow, so a triangle is two periods and the
+     schedule starts at ``max``. The decay half mirrors the growth half ``vertical``-ly
+     (``min + max - g(z)``) or ``horizontal``-ly (``g(1 - z)``).
+
+3. **rounding**: half to even (``numpy.rint``), as the papers' ``round()`` does.
+
+The gradient track has its own bounds and the same shape. A schedule with equal bounds is a static
+baseline; 32/32 is full precision.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping
+
+import numpy as np
+
+from cpt_search.errors import ConfigError
+from cpt_search.profiles import PROFILES, ShapeParams
+
+MIN_BITS = 1
+FULL_PRECISION_BITS = 32
+FORMS = ("repeated", "triangular")
+FLIPS = ("vertical", "horizontal")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One member of the cyclic-precision schedule family; frozen, hashable, serialisable.
+
+    Attributes:
+        profile: growth shape, a name in :data:`cpt_search.profiles.PROFILES`.
+        form: ``"repeated"`` (saw-tooth) or ``"triangular"`` (decay then grow).
+        flip: how a triangle's decay half mirrors the growth half: ``"vertical"`` or ``"horizontal"``.
+        num_cycles: number of periods ``n`` (a triangle spans two periods).
+        min_bits, max_bits: forward (weight and activation) bounds, ``1 <= min <= max <= 32``.
+        min_grad_bits, max_grad_bits: gradient (error) bounds; equal in every published run.
+        warmup_frac: fraction of training run at ``warmup_bits`` before the cycles, ``0 <= f < 1``.
+        warmup_bits: forward bits during warm-up; ``None`` means ``max_bits``.
+        warmup_grad_bits: gradient bits during warm-up; ``None`` means 32 when ``warmup_bits`` is 32
+            (a full-precision warm-up) and ``max_grad_bits`` otherwise.
+        exp_rate, rex_beta: constants of the ``exp`` and ``rex`` profiles.
+    """
+
+    profile: str = "cosine"
+    form: str = "repeated"
+    flip: str = "vertical"
+    num_cycles: int = 8
+    min_bits: int = 3
+    max_bits: int = 8
+    min_grad_bits: int = 8
+    max_grad_bits: int = 8
+    warmup_frac: float = 0.0
+    warmup_bits: int | None = None
+    warmup_grad_bits: int | None = None
+    exp_rate: float = 4.0
+    rex_beta: float = 0.9
+
+    FIELDS: ClassVar[tuple[str, ...]]
+
+    def __post_init__(self) -> None:
+        PROFILES.get(self.profile, key="profile")
+        _check_choice("form", self.form, FORMS)
+        _check_choice("flip", self.flip, FLIPS)
+        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
+        set_("num_cycles", _check_int("num_cycles", self.num_cycles, low=1))
+        for name in ("min_bits", "max_bits", "min_grad_bits", "max_grad_bits"):
+            set_(name, _check_bits(name, getattr(self, name)))
+        _check_order("min_bits", self.min_bits, "max_bits", self.max_bits)
+        _check_order("min_grad_bits", self.min_grad_bits, "max_grad_bits", self.max_grad_bits)
+        set_("warmup_frac", _check_float("warmup_frac", self.warmup_frac, "0 <= warmup_frac < 1",
+                                         lambda f: 0.0 <= f < 1.0))
+        warmup_bits = self.max_bits if self.warmup_bits is None else self.warmup_bits
+        set_("warmup_bits", _check_bits("warmup_bits", warmup_bits))
+        if self.warmup_grad_bits is None:
+            full = self.warmup_bits == FULL_PRECISION_BITS
+            set_("warmup_grad_bits", FULL_PRECISION_BITS if full else self.max_grad_bits)
+        set_("warmup_grad_bits", _check_bits("warmup_grad_bits", self.warmup_grad_bits))
+        set_("exp_rate", _check_float("exp_rate", self.exp_rate, "exp_rate > 0", lambda r: r > 0))
+        set_("rex_beta", _check_float("rex_beta", self.rex_beta, "0 <= rex_beta < 1",
+                                      lambda b: 0.0 <= b < 1.0))
+
+    # ------------------------------------------------------------------ evaluation
+
+    def warmup_steps(self, total_steps: int) -> int:
+        """``W = round(warmup_frac * total_steps)``, rounded half to even."""
+        return int(np.rint(self.warmup_frac * _check_total_steps(total_steps)))
+
+    def period_steps(self, total_steps: int) -> int:
+        """Period length ``T = ceil(S / num_cycles)`` of the cyclic phase, in steps."""
+        cycle_steps = self._cycle_steps(total_steps)
+        return -(-cycle_steps // self.num_cycles)
+
+    def tracks(self, total_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Forward and gradient bits for every step ``0 .. total_steps - 1`` (int64 arrays)."""
+        return self.tracks_at(np.arange(_check_total_steps(total_steps)), total_steps)
+
+    def tracks_at(self, steps: np.ndarray, total_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Forward and gradient bits at the given steps of a run of ``total_steps`` steps."""
+        steps = np.asarray(steps, dtype=np.int64)
+        warmup = self.warmup_steps(total_steps)
+        period = self.period_steps(total_steps)
+        cycle_t = np.maximum(steps - warmup, 0)
+        z = (cycle_t % period) / period
+        grow = (cycle_t // period) % 2 == 1 if self.form == "triangular" else np.ones(z.shape, bool)
+        in_warmup = steps < warmup
+        bits = self._track(z, grow, self.min_bits, self.max_bits)
+        grad_bits = self._track(z, grow, self.min_grad_bits, self.max_grad_bits)
+        bits = np.where(in_warmup, self.warmup_bits, bits)
+        grad_bits = np.where(in_warmup, self.warmup_grad_bits, grad_bits)
+        return bits.astype(np.int64), grad_bits.astype(np.int64)
+
+    def bits_at(self, step: int, total_steps: int) -> tuple[int, int]:
+        """``(bits, grad_bits)`` at one step."""
+        step = _check_int("step", step, low=0)
+        if step >= total_steps:
+            raise ConfigError("step must be < total_steps", key="step", value=step,
+                              fix=f"use a step in 0..{total_steps - 1}")
+        bits, grad_bits = self.tracks_at(np.array([step]), total_steps)
+        return int(bits[0]), int(grad_bits[0])
+
+    def _cycle_steps(self, total_steps: int) -> int:
+        cycle_steps = _check_total_steps(total_steps) - self.warmup_steps(total_steps)
+        if cycle_steps < self.num_cycles:
+            raise ConfigError(
+                "the steps after warm-up must be at least num_cycles (one step per period)",
+                key="total_steps", value=total_steps,
+                fix=f"use total_steps >= {self.num_cycles} after a warm-up of "
+                    f"{self.warmup_steps(total_steps)} steps, or fewer cycles",
+            )
+        return cycle_steps
+
+    def _track(self, z: np.ndarray, grow: np.ndarray, low_bits: int, high_bits: int) -> np.ndarray:
+        if low_bits == high_bits:
+            return np.full(z.shape, low_bits, dtype=np.int64)
+        profile = PROFILES.get(self.profile)
+        params = ShapeParams(exp_rate=self.exp_rate, rex_beta=self.rex_beta)
+        span = high_bits - low_bits
+        growth = low_bits + span * profile.shape(z, params)
+        if self.form == "repeated":
+            value = growth
+        elif self.flip == "vertical":
+            value = np.where(grow, growth, low_bits + high_bits - growth)
+        else:
+            value = np.where(grow, growth, low_bits + span * profile.shape(1.0 - z, params))
+        return np.rint(value).astype(np.int64)
+
+    # ------------------------------------------------------------------ description
+
+    @property
+    def is_static(self) -> bool:
+        """Whether both tracks are constant over the cyclic phase (a static baseline)."""
+        return self.min_bits == self.max_bits and self.min_grad_bits == self.max_grad_bits
+
+    @property
+    def label(self) -> str:
+        """A short human name: ``"CR 3-8/8 n=8"``, ``"static 8/8"``, ``"FP32"``, ..."""
+        from cpt_search.presets import preset_name  # presets build on this module
+
+        grad = _range_text(self.min_grad_bits, self.max_grad_bits)
+        if self.is_static:
+            text = "FP32" if self.max_bits == self.max_grad_bits == 32 else f"static {self.max_bits}/{grad}"
+        else:
+            name = preset_name(self) or f"{self.profile}-{self.form}"
+            if name == f"{self.profile}-triangular" and self.profile in ("exp", "rex"):
+                name += f"-{self.flip}"
+            text = f"{name} {self.min_bits}-{self.max_bits}/{grad} n={self.num_cycles}"
+        if self.warmup_frac > 0 and not (self.is_static and self.warmup_bits == self.max_bits
+                                         and self.warmup_grad_bits == self.max_grad_bits):
+            text += f" +warmup {self.warmup_frac:g}@{self.warmup_bits}"
+        return text
+
+    # ------------------------------------------------------------------ serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain Python values; ``Schedule.from_dict(s.to_dict()) == s``."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str | None = None) -> "Schedule":
+        """Build a schedule from a mapping; unknown keys and bad values are :class:`ConfigError`."""
+        if not isinstance(data, Mapping):
+            raise ConfigError("a schedule must be a mapping of parameters", where=where,
+                              value=data, fix=f"use keys from: {', '.join(cls.FIELDS)}")
+        unknown = [key for key in data if key not in cls.FIELDS]
+        if unknown:
+            raise ConfigError("unknown schedule parameter", where=where, key=str(unknown[0]),
+                              fix=f"use keys from: {', '.join(cls.FIELDS)}")
+        try:
+            return cls(**data)
+        except ConfigError as error:
+            raise error.with_context(where=where) from None
+
+    def replace(self, **changes: Any) -> "Schedule":
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+Schedule.FIELDS = tuple(f.name for f in dataclasses.fields(Schedule))
+
+
+# ---------------------------------------------------------------------- validation helpers
+
+
+def _check_choice(key: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {', '.join(choices)}", key=key, value=value,
+                          fix=f"use one of: {', '.join(choices)}")
+
+
+def _check_int(key: str, value: Any, *, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{key} must be an integer", key=key, value=value,
+                          fix=f"use a whole number >= {low}")
+    if value < low:
+        raise ConfigError(f"{key} >= {low} must hold", key=key, value=int(value),
+                          fix=f"use a whole number >= {low}")
+    return int(value)
+
+
+def _check_bits(key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not (
+        MIN_BITS <= value <= FULL_PRECISION_BITS
+    ):
+        raise ConfigError(
+            f"bits must be an integer in {MIN_BITS}..{FULL_PRECISION_BITS}", key=key, value=value,
+            fix=f"use {MIN_BITS}..{FULL_PRECISION_BITS} (32 = full precision)",
+        )
+    return int(value)
+
+
+def _check_order(low_key: str, low: int, high_key: str, high: int) -> None:
+    if low > high:
+        raise ConfigError(f"{low_key} <= {high_key} must hold, but got ({low_key}={low}, "
+                          f"{high_key}={high})", key=low_key, value=low,
+                          fix=f"lower {low_key} or raise {high_key}")
+
+
+def _check_float(key: str, value: Any, rule: str, ok: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or not ok(float(value)):
+        raise ConfigError(f"{rule} must hold", key=key, value=value, fix=f"use a number with {rule}")
+    return float(value)
+
+
+def _check_total_steps(total_steps: Any) -> int:
+    return _check_int("total_steps", total_steps, low=1)
+
+
+def _range_text(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low}-{high}"
