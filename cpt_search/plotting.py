@@ -1,0 +1,54 @@
+"""Text and image renderings of a schedule: a sparkline for terminals and a PNG via matplotlib."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cpt_search.schedule import Schedule
+
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: np.ndarray, width: int = 64, *, low: float | None = None,
+              high: float | None = None) -> str:
+    """A one-line Unicode sparkline of ``values`` resampled to ``width`` columns (column means)."""
+    values = np.asarray(values, dtype=np.float64)
+    width = max(1, min(width, values.size))
+    columns = np.array([chunk.mean() for chunk in np.array_split(values, width)])
+    low = float(values.min()) if low is None else low
+    high = float(values.max()) if high is None else high
+    if high <= low:
+        return SPARK_CHARS[len(SPARK_CHARS) // 2] * width
+    levels = np.rint((columns - low) / (high - low) * (len(SPARK_CHARS) - 1)).astype(int)
+    return "".join(SPARK_CHARS[i] for i in np.clip(levels, 0, len(SPARK_CHARS) - 1))
+
+
+def plot_schedule(schedule: Schedule, total_steps: int, path: str | Path, *,
+                  title: str | None = None, figsize_in: tuple[float, float] = (7.0, 2.6)) -> Path:
+    """Draw forward and gradient bits over training to a PNG file (Agg backend, no display)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bits, grad_bits = schedule.tracks(total_steps)
+    steps = np.arange(total_steps)
+    fig, ax = plt.subplots(figsize=figsize_in, dpi=100)
+    try:
+        ax.step(steps, bits, where="post", label="forward bits", linewidth=1.2)
+        if not np.array_equal(bits, grad_bits):
+            ax.step(steps, grad_bits, where="post", label="gradient bits", linewidth=1.0, alpha=0.7)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("bits")
+        ax.set_title(title or schedule.label, fontsize=10)
+        ax.set_xlim(0, total_steps)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+        fig.tight_layout()
+        path = Path(path)
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+    return path

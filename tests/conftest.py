@@ -1,0 +1,34 @@
+"""Shared fixtures: where the offline datasets live, and a network-free environment for all tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Nothing in the suite may reach off the machine: Ray and MLflow phone home by default (STACK.md).
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
+
+
+def shared_data_dir() -> Path | None:
+    """``../shared/data`` beside the checkout (CI lays it there), or ``CPT_SEARCH_DATA``."""
+    env = os.environ.get("CPT_SEARCH_DATA")
+    if env and Path(env).is_dir():
+        return Path(env)
+    candidate = REPO_ROOT.parent / "shared" / "data"
+    return candidate if candidate.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The offline data folder; tests that need it are skipped when it is absent."""
+    found = shared_data_dir()
+    if found is None:
+        pytest.skip("offline data not found: set CPT_SEARCH_DATA or lay ../shared/data beside the repo")
+    return found

@@ -1,0 +1,19 @@
+"""The pure core must stay light: importing it pulls in no torch, Ray, MLflow or Optuna."""
+
+import subprocess
+import sys
+
+HEAVY = ("torch", "ray", "mlflow", "optuna", "torch_geometric", "torchvision", "matplotlib")
+CORE = ("cpt_search", "cpt_search.schedule", "cpt_search.presets", "cpt_search.costs",
+        "cpt_search.profiles", "cpt_search.export", "cpt_search.registry", "cpt_search.errors",
+        "cpt_search.cli", "cpt_search.cli.schedule_cmd")
+
+
+def test_core_imports_no_heavy_dependency():
+    code = (
+        f"import sys\nfor m in {CORE!r}: __import__(m)\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert out.stdout.strip() == "", f"pure core imported: {out.stdout.strip()}"
