@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
     "front": "cpt_search.cli.search_cmd:front",
     "export": "cpt_search.cli.search_cmd:export",
     "ui": "cpt_search.cli.search_cmd:ui",
+    "reproduce": "cpt_search.cli.analysis_cmd:reproduce",
+    "critical-period": "cpt_search.cli.analysis_cmd:critical_period",
+    "range-test": "cpt_search.cli.analysis_cmd:range_test",
 }
 
 SHORT_HELP: dict[str, str] = {
@@ -35,6 +38,9 @@ SHORT_HELP: dict[str, str] = {
     "front": "Print the Pareto front of a search.",
     "export": "Export a schedule chosen from a search's front.",
     "ui": "Start the MLflow UI on a search's store.",
+    "reproduce": "Train the ten paper presets and static baselines over seeds; table + correlation.",
+    "critical-period": "Measure the damage of an early vs late low-precision window.",
+    "range-test": "CPT's precision range test: suggest min_bits for a task.",
 }
 
 

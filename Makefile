@@ -1,0 +1,20 @@
+# The README's two commands: `make quickstart` (set up, run a real search, export its knee) and
+# `make test` (set up, run the test suite offline). Both install what they need.
+VENV ?= .venv
+BIN := $(VENV)/bin
+SPACE ?= search_spaces/quickstart.yaml
+NAME ?= quickstart
+
+.PHONY: setup test quickstart bench
+
+setup:
+	@scripts/setup.sh
+
+test: setup
+	scripts/offline.sh $(BIN)/python -m pytest -q tests
+
+quickstart: setup
+	scripts/quickstart.sh $(SPACE) $(NAME)
+
+bench: setup
+	$(BIN)/python benchmarks/quant_overhead.py

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up a fresh machine: a Python 3.11 virtualenv in .venv with cpt_search and its pinned
+# dependencies, plus the offline Fashion-MNIST files when we may install Debian packages.
+# Idempotent: a second run only reinstalls when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+VENV=${VENV:-.venv}
+if ! command -v "$PYTHON" >/dev/null; then
+  echo "setup: $PYTHON not found; cpt_search needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2
+  exit 2
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+fi
+stamp="$VENV/.cpt_search_installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  # pip (not uv/poetry): torch==2.14.1 / torchvision==0.29.1 come from the local wheel cache here.
+  "$VENV/bin/python" -m pip install -q -e ".[test]"
+  touch "$stamp"
+fi
+# Fashion-MNIST for the image tasks: Debian's dataset-fashion-mnist (no download at run time).
+if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \
+    || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1)) \
+    || echo "setup: could not install dataset-fashion-mnist; Fashion-MNIST tests will be skipped" >&2
+fi
+echo "setup: ready ($("$VENV/bin/python" --version), $("$VENV/bin/cpt-search" --version))"
