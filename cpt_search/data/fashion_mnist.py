@@ -1,0 +1,89 @@
+"""Fashion-MNIST read straight from its IDX files (``.gz`` or unpacked) with numpy.
+
+torchvision's ``FashionMNIST`` wants unpacked files under ``ROOT/FashionMNIST/raw`` and re-downloads
+Debian's ``.gz`` files (their checksums differ), and a per-sample ``DataLoader`` is slow on CPU
+(STACK.md). Reading the four files ourselves takes a few lines; the arrays are cached once as one
+``.npz`` so later trials load them in milliseconds.
+"""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cpt_search.data.cache import build_once, source_key
+from cpt_search.data.locate import DatasetFiles
+from cpt_search.data.options import DataOptions, locate
+
+_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+FILES = DatasetFiles(
+    name="fashion-mnist",
+    folders=("fashion-mnist", "FashionMNIST/raw"),
+    files=tuple((f"{name}.gz", name) for name in _NAMES),
+    hint="apt-get install dataset-fashion-mnist, or github.com/zalandoresearch/fashion-mnist",
+)
+
+
+@dataclass(frozen=True)
+class ImageArrays:
+    """A classification dataset held in memory: uint8 images ``[N, H, W(, C)]``, int64 labels."""
+
+    train_images: np.ndarray
+    train_labels: np.ndarray
+    test_images: np.ndarray
+    test_labels: np.ndarray
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """One IDX file (optionally gzip-compressed) as a uint8 array of its declared shape."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        raw = stream.read()
+    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
+    if zero != 0 or dtype_code != 0x08:  # 0x08 = unsigned byte, the only type MNIST files use
+        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _build(folder: Path, tmp: Path) -> None:
+    arrays = [read_idx(path) for path in FILES.paths_in(folder)]
+    with open(tmp, "wb") as stream:  # a file object, so numpy does not append ".npz" to tmp
+        np.savez(stream, train_images=arrays[0], train_labels=arrays[1],
+                 test_images=arrays[2], test_labels=arrays[3])
+
+
+def _fetch(tmp_root: Path) -> None:
+    from torchvision.datasets import FashionMNIST  # only for an allowed download
+
+    FashionMNIST(str(tmp_root / "tv"), train=True, download=True)
+    target = tmp_root / FILES.folders[0]
+    target.mkdir(parents=True)
+    for name in _NAMES:
+        shutil.move(str(tmp_root / "tv" / "FashionMNIST" / "raw" / f"{name}.gz"), target)
+    shutil.rmtree(tmp_root / "tv")
+
+
+def prepare(options: DataOptions) -> tuple[Path, Path]:
+    """Locate (or download) the files and cache them as one array file: ``(root, cached file)``."""
+    root, folder = locate(FILES, options, fetch=_fetch)
+    cached = build_once(options.cache / f"{source_key(FILES.name, folder)}.npz",
+                        lambda tmp: _build(folder, tmp))
+    return root, cached
+
+
+def load(options: DataOptions) -> ImageArrays:
+    """The 60,000 training and 10,000 test images (28x28 uint8) with their labels."""
+    _, cached = prepare(options)
+    with np.load(cached) as data:
+        return ImageArrays(
+            train_images=data["train_images"], train_labels=data["train_labels"].astype(np.int64),
+            test_images=data["test_images"], test_labels=data["test_labels"].astype(np.int64),
+        )

@@ -1,0 +1,96 @@
+"""``cora/gcn`` and ``citeseer/gcn``: Kipf & Welling's 2-layer GCN, full batch, as in PyG's gcn.py.
+
+16 hidden channels, dropout 0.5 on the input and hidden features, Adam at 0.01 with weight decay
+5e-4 on the first layer only (Kipf's setting). One epoch is one full-graph optimizer step, so a
+"sample" for the cost model is the whole graph. Both graph convolutions are quantized (REFERENCE §3:
+weight, node features and bias at b bits; aggregation and normalisation in FP32).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cpt_search.data import DataOptions, planetoid
+from cpt_search.tasks.base import Budget, Evaluation, Prepared, Task
+
+
+@dataclass(frozen=True)
+class GraphBudget(Budget):
+    """Budget of a full-batch node classification task (``epochs`` = optimizer steps)."""
+
+    lr: float = 0.01
+    weight_decay: float = 5e-4
+    hidden_channels: int = 16
+    dropout: float = 0.5
+
+
+class GCN(nn.Module):
+    """Two ``GCNConv`` layers with ReLU and dropout."""
+
+    def __init__(self, in_channels: int, hidden_channels: int, out_channels: int,
+                 dropout: float) -> None:
+        super().__init__()
+        from torch_geometric.nn import GCNConv
+
+        # cached: the normalised adjacency of a fixed graph is computed once.
+        self.conv1 = GCNConv(in_channels, hidden_channels, cached=True)
+        self.conv2 = GCNConv(hidden_channels, out_channels, cached=True)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+        x = F.dropout(x, p=self.dropout, training=self.training)
+        x = F.relu(self.conv1(x, edge_index))
+        x = F.dropout(x, p=self.dropout, training=self.training)
+        return self.conv2(x, edge_index)
+
+
+class PlanetoidGCN(Task):
+    """A GCN on one Planetoid graph; the metric is test accuracy after the last epoch."""
+
+    quantize_first_layer = True
+    quantize_last_layer = True
+    budgets = {
+        "tiny": GraphBudget(epochs=16),
+        "default": GraphBudget(epochs=200),
+        "paper": GraphBudget(epochs=200),
+    }
+
+    def __init__(self, graph: str) -> None:
+        self.graph = graph
+        self.name = f"{graph}/gcn"
+        self.dataset = graph
+
+    def prepare(self, budget: GraphBudget, options: DataOptions, device: torch.device) -> Prepared:
+        data, num_features, num_classes = planetoid.load(self.graph, options)
+        data = data.to(device)
+        model = GCN(num_features, budget.hidden_channels, num_classes, budget.dropout).to(device)
+        return Prepared(data=data, model=model, example_inputs=(data.x, data.edge_index),
+                        steps_per_epoch=1, samples_per_step=1)
+
+    def make_optimizer(self, model: nn.Module, budget: GraphBudget, total_steps: int):
+        first = set(map(id, model.conv1.parameters()))
+        rest = [p for p in model.parameters() if id(p) not in first]
+        optimizer = torch.optim.Adam([
+            {"params": list(model.conv1.parameters()), "weight_decay": budget.weight_decay},
+            {"params": rest, "weight_decay": 0.0},
+        ], lr=budget.lr)
+        return optimizer, None
+
+    def batches(self, prepared: Prepared, budget: GraphBudget,
+                generator: torch.Generator) -> Iterator:
+        yield prepared.data
+
+    def loss(self, model: nn.Module, batch) -> torch.Tensor:
+        out = model(batch.x, batch.edge_index)
+        return F.cross_entropy(out[batch.train_mask], batch.y[batch.train_mask])
+
+    def evaluate(self, model: nn.Module, prepared: Prepared, budget: GraphBudget) -> Evaluation:
+        data = prepared.data
+        pred = model(data.x, data.edge_index).argmax(dim=1)
+        accuracy = float((pred[data.test_mask] == data.y[data.test_mask]).float().mean())
+        return Evaluation(metric=accuracy, accuracy=accuracy)

@@ -1,0 +1,144 @@
+"""The values a trial takes and gives: :class:`TrialSpec`, :class:`EpochRecord`, :class:`TrialResult`."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from cpt_search.errors import ConfigError
+from cpt_search.schedule import Schedule
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrialSpec:
+    """Everything that determines one training run (keyword-only).
+
+    Attributes:
+        task: a name in :data:`cpt_search.tasks.TASKS`.
+        budget: ``"tiny"``, ``"default"`` or ``"paper"``.
+        schedule: the precision schedule to train under.
+        seed: seeds initialisation, batch order, dropout and stochastic rounding.
+        data_dir: a data root (see :mod:`cpt_search.data`); ``None`` = ``$CPT_SEARCH_DATA`` / defaults.
+        download: allow the standard dataset download when files are missing.
+        cache_dir: prepared-data cache; ``None`` = ``$CPT_SEARCH_CACHE`` or ``~/.cache/cpt_search``.
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``...; ``None`` picks CUDA when available.
+        threads: ``torch.set_num_threads`` for this process (Ray gives each trial N CPUs).
+        budget_overrides: budget fields to replace, e.g. ``{"epochs": 1, "lr": 0.01}``.
+    """
+
+    task: str
+    budget: str = "default"
+    schedule: Schedule
+    seed: int = 0
+    data_dir: str | None = None
+    download: bool = False
+    cache_dir: str | None = None
+    device: str | None = None
+    threads: int | None = None
+    budget_overrides: Mapping[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe fields (the schedule as its dict); inverse of :meth:`from_dict`."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["schedule"] = self.schedule.to_dict()
+        data["budget_overrides"] = dict(self.budget_overrides) if self.budget_overrides else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str | None = None) -> "TrialSpec":
+        """Build a spec from :meth:`to_dict` output; unknown keys are a :class:`ConfigError`."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = [key for key in data if key not in names]
+        if unknown:
+            raise ConfigError("unknown trial parameter", where=where, key=str(unknown[0]),
+                              fix=f"use keys from: {', '.join(names)}")
+        fields = dict(data)
+        schedule = fields.get("schedule")
+        if not isinstance(schedule, Schedule):
+            fields["schedule"] = Schedule.from_dict(schedule or {}, where=where)
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class EpochRecord:
+    """Progress after one epoch.
+
+    Attributes:
+        epoch: 1-based epoch number.
+        step: optimizer steps done so far.
+        loss: mean training loss over the epoch.
+        metric: the task's metric after the epoch.
+        accuracy: accuracy after the epoch (``None`` for the language model).
+        mean_bits_so_far: mean forward bits over the steps trained so far.
+        bitops_so_far: training bit operations so far (per-layer accounting).
+        seconds: wall time since the trial started.
+    """
+
+    epoch: int
+    step: int
+    loss: float
+    metric: float
+    accuracy: float | None
+    mean_bits_so_far: float
+    bitops_so_far: float
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """The outcome of one trial; :meth:`to_dict` is JSON-safe.
+
+    Attributes:
+        metric, metric_name, higher_is_better: the task's final metric and its direction.
+        accuracy: final accuracy, ``None`` for the language model.
+        bitops: training bit operations, per-layer (FP32 layers at 32/32), from the bits used.
+        paper_bitops: the papers' figure (every layer at the scheduled bits).
+        fp32_bitops: the same training in full precision.
+        relative_cost, relative_cost_vs_8_8: mean per-step cost vs FP32 and vs static 8/8.
+        mean_bits, mean_grad_bits: over the steps actually trained.
+        total_steps: optimizer steps trained.
+        seconds: wall time of the whole trial (data, model, training, evaluations).
+        device: where it ran.
+        bit_runs: the ``(bits, grad_bits, steps)`` runs the quantized layers actually used, in order
+            (run-length encoded, so it stays short for long trainings).
+        epochs: one record per epoch.
+        schedule: the schedule's dict; ``schedule_label`` its short name.
+    """
+
+    task: str
+    budget: str
+    seed: int
+    metric: float
+    metric_name: str
+    higher_is_better: bool
+    accuracy: float | None
+    bitops: float
+    paper_bitops: float
+    fp32_bitops: float
+    relative_cost: float
+    relative_cost_vs_8_8: float
+    mean_bits: float
+    mean_grad_bits: float
+    total_steps: int
+    seconds: float
+    device: str
+    bit_runs: tuple[tuple[int, int, int], ...]
+    epochs: tuple[EpochRecord, ...]
+    schedule: dict
+    schedule_label: str
+
+    def to_dict(self, *, with_epochs: bool = True) -> dict[str, Any]:
+        """Plain JSON-safe values; ``with_epochs=False`` drops the per-epoch list."""
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data["schedule"] = dict(self.schedule)
+        data["bit_runs"] = [list(run) for run in self.bit_runs]
+        if with_epochs:
+            data["epochs"] = [record.to_dict() for record in self.epochs]
+        else:
+            del data["epochs"]
+        return data

@@ -1,0 +1,242 @@
+"""Run one trial: train a task once under a precision schedule and account for its bit operations.
+
+The loop, for every task:
+
+1. seed everything, load the data, build the model, ``quantize_`` it, count its MACs per layer;
+2. evaluate the schedule once: ``bits, grad_bits = schedule.tracks(total_steps)`` with
+   ``total_steps = epochs * steps_per_epoch`` known up front;
+3. before every optimizer step ``handle.set_bits(bits[t], grad_bits[t])``; a loss that is not finite
+   raises :class:`TrialDiverged` with the step;
+4. after every epoch evaluate at the schedule's upper bounds (``max_bits`` / ``max_grad_bits``, the
+   precision the model ends its cycles at and is deployed at) and report an :class:`EpochRecord`;
+5. bit operations come from the bits the quantized layers actually recorded, not the plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+from cpt_search.costs import summarize_tracks, training_bitops
+from cpt_search.data import DataOptions
+from cpt_search.errors import ConfigError
+from cpt_search.training.errors import TrialDiverged
+from cpt_search.training.records import EpochRecord, TrialResult, TrialSpec
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(name: str | None):
+    """``torch.device`` for ``name``; ``None`` picks CUDA when available, else the CPU."""
+    import torch
+
+    if name is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError("not a torch device", key="device", value=name,
+                          fix="use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("CUDA is not available on this machine", key="device", value=name,
+                          fix="use --device cpu or leave the device unset")
+    return device
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch (CPU and CUDA) global generators, and the quantizer's noise."""
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    _reset_quantizer_noise()
+
+
+def _reset_quantizer_noise() -> None:
+    """Drop the quantizer's process-wide stochastic-rounding noise tables.
+
+    They are drawn from torch's generator on first use and then live for the process, so without
+    this a second trial in the same process (a reused Ray worker, a test) would round differently
+    from the first one with the same seed.
+    """
+    from cpt_search.quant import kernels
+
+    reset = getattr(kernels, "reset_noise_tables", None)
+    if reset is not None:
+        reset()
+    else:  # TODO(quant): use a public reset once cpt_search.quant exposes one
+        kernels._NOISE_TABLES.clear()
+
+
+def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None = None,
+              progress: bool = False) -> TrialResult:
+    """Train ``spec.task`` once under ``spec.schedule`` and return its metric and cost.
+
+    Args:
+        spec: what to run.
+        on_epoch: called with each :class:`EpochRecord` (a Ray Tune worker reports from here).
+        progress: show a tqdm bar over the steps on stderr.
+
+    Raises:
+        UnknownNameError: unknown task or budget.
+        DataError: the task's data is missing.
+        ConfigError: a bad device, or a schedule that cannot cover the budget's steps.
+        TrialDiverged: the loss became NaN or infinite.
+    """
+    import torch
+
+    from cpt_search.quant import count_macs, quantize_
+    from cpt_search.tasks import TASKS
+
+    started = time.perf_counter()
+    task = TASKS.get(spec.task, where="trial", key="task")
+    budget = task.budget(spec.budget, spec.budget_overrides)
+    if spec.threads is not None:
+        torch.set_num_threads(int(spec.threads))
+    device = resolve_device(spec.device)
+    options = DataOptions(data_dir=spec.data_dir, download=spec.download, cache_dir=spec.cache_dir)
+
+    seed_everything(spec.seed)
+    generator = torch.Generator().manual_seed(spec.seed)  # batch order and augmentation
+    prepared = task.prepare(budget, options, device)
+    model = prepared.model
+    handle = quantize_(model, task.quant_config())
+    total_steps = budget.epochs * prepared.steps_per_epoch
+    bits, grad_bits = spec.schedule.tracks(total_steps)  # ConfigError if too few steps for the cycles
+    eval_bits = (spec.schedule.max_bits, spec.schedule.max_grad_bits)
+
+    model.eval()
+    with torch.no_grad():
+        handle.set_bits(*eval_bits)
+        layers = count_macs(model, *prepared.example_inputs, handle=handle)
+    optimizer, scheduler = task.make_optimizer(model, budget, total_steps)
+    log.info("%s/%s seed %d on %s: %d steps, schedule %s", spec.task, spec.budget, spec.seed,
+             device, total_steps, spec.schedule.label)
+
+    # On CUDA, reading the loss every step would synchronise the device; check in chunks instead.
+    check_every = 1 if device.type == "cpu" else 25
+    records: list[EpochRecord] = []
+    used_bits: list[int] = []
+    used_grad_bits: list[int] = []
+    step = 0
+    bar = _progress_bar(total_steps, progress)
+    handle.start_recording()  # one record per training forward; evaluation forwards are not recorded
+    try:
+        for epoch in range(1, budget.epochs + 1):
+            model.train()
+            losses = torch.zeros(prepared.steps_per_epoch, device=device)
+            checked = 0
+            for index, batch in enumerate(task.batches(prepared, budget, generator)):
+                handle.set_bits(int(bits[step]), int(grad_bits[step]))
+                loss = task.loss(model, batch)
+                losses[index] = loss.detach()
+                if (index + 1 - checked) >= check_every:
+                    _check_finite(losses, checked, index + 1, step - index, spec.task)
+                    checked = index + 1
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                task.clip_gradients(model, budget)
+                optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
+                step += 1
+                bar.update(1)
+            _check_finite(losses, checked, prepared.steps_per_epoch, step - prepared.steps_per_epoch,
+                          spec.task)
+            recorded_bits, recorded_grad_bits = _take_recorded(handle, prepared.steps_per_epoch)
+            used_bits.extend(recorded_bits)
+            used_grad_bits.extend(recorded_grad_bits)
+
+            model.eval()
+            with torch.no_grad():
+                handle.set_bits(*eval_bits)
+                evaluation = task.evaluate(model, prepared, budget)
+            report = training_bitops(np.asarray(used_bits), np.asarray(used_grad_bits), layers,
+                                     prepared.samples_per_step)
+            record = EpochRecord(
+                epoch=epoch, step=step, loss=float(losses.mean()), metric=float(evaluation.metric),
+                accuracy=None if evaluation.accuracy is None else float(evaluation.accuracy),
+                mean_bits_so_far=float(np.mean(used_bits)), bitops_so_far=report.bitops,
+                seconds=time.perf_counter() - started,
+            )
+            records.append(record)
+            bar.set_postfix(loss=f"{record.loss:.3f}", metric=f"{record.metric:.4f}", refresh=False)
+            if on_epoch is not None:
+                on_epoch(record)
+    finally:
+        bar.close()
+        handle.stop_recording()
+
+    used = (np.asarray(used_bits, dtype=np.int64), np.asarray(used_grad_bits, dtype=np.int64))
+    summary = summarize_tracks(*used)
+    report = training_bitops(*used, layers, prepared.samples_per_step)
+    final = records[-1]
+    return TrialResult(
+        task=spec.task, budget=spec.budget, seed=spec.seed, metric=final.metric,
+        metric_name=task.metric_name, higher_is_better=task.higher_is_better,
+        accuracy=final.accuracy, bitops=report.bitops, paper_bitops=report.paper_bitops,
+        fp32_bitops=report.fp32_bitops, relative_cost=summary.relative_cost,
+        relative_cost_vs_8_8=summary.relative_cost_vs_8_8, mean_bits=summary.mean_bits,
+        mean_grad_bits=summary.mean_grad_bits, total_steps=step,
+        seconds=time.perf_counter() - started, device=str(device), bit_runs=run_lengths(*used),
+        epochs=tuple(records),
+        schedule=spec.schedule.to_dict(), schedule_label=spec.schedule.label,
+    )
+
+
+def run_lengths(bits: np.ndarray, grad_bits: np.ndarray) -> tuple[tuple[int, int, int], ...]:
+    """Run-length encoding of per-step bits: ``((bits, grad_bits, steps), ...)``."""
+    runs: list[list[int]] = []
+    for b, g in zip(bits.tolist(), grad_bits.tolist()):
+        if runs and runs[-1][0] == b and runs[-1][1] == g:
+            runs[-1][2] += 1
+        else:
+            runs.append([b, g, 1])
+    return tuple(tuple(run) for run in runs)
+
+
+def expand_runs(runs) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`run_lengths`: per-step ``(bits, grad_bits)`` arrays."""
+    bits = np.concatenate([np.full(n, b, dtype=np.int64) for b, _, n in runs])
+    grad_bits = np.concatenate([np.full(n, g, dtype=np.int64) for _, g, n in runs])
+    return bits, grad_bits
+
+
+def _check_finite(losses, start: int, stop: int, first_step: int, task_name: str) -> None:
+    """Raise :class:`TrialDiverged` at the first non-finite loss in ``losses[start:stop]``."""
+    import torch
+
+    window = losses[start:stop]
+    finite = torch.isfinite(window)
+    if bool(finite.all()):
+        return
+    bad = int((~finite).nonzero()[0, 0])
+    raise TrialDiverged(
+        f"training diverged: the loss is {float(window[bad])}", where=f"task {task_name}",
+        key="step", value=first_step + start + bad,
+        fix="lower the learning rate or raise min_bits; a search records this trial as failed",
+    )
+
+
+def _take_recorded(handle, steps: int) -> tuple[list[int], list[int]]:
+    """The ``(bits, grad_bits)`` the quantized layers recorded for the last ``steps`` steps."""
+    pairs = handle.recorded_bits
+    handle.clear_recording()
+    if not handle.layer_names:  # nothing quantized: every layer ran in FP32
+        pairs = [(32, 32)] * steps
+    # One training forward per optimizer step is part of the Task contract.
+    assert len(pairs) == steps, f"recorded {len(pairs)} forwards for {steps} steps"
+    return [int(b) for b, _ in pairs], [int(g) for _, g in pairs]
+
+
+def _progress_bar(total_steps: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total_steps, disable=not enabled, file=sys.stderr, unit="step",
+                dynamic_ncols=True, leave=False)
