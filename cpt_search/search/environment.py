@@ -1,0 +1,81 @@
+"""A Ray session for a search, loopback-only, and the environment its processes need.
+
+Three things phone out by default (STACK.md): Ray probes an external address for its node IP and
+reports usage stats, Ray 2.60 writes an auth token into the home directory, MLflow fetches a telemetry
+config. A local session therefore binds to 127.0.0.1, has no dashboard, caps its shared-memory object
+store and runs with the variables in :data:`OFFLINE_ENV`. ``--ray-address`` (or ``RAY_ADDRESS``) joins
+an existing cluster instead, which is then the user's to configure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Iterator
+
+log = logging.getLogger(__name__)
+
+OFFLINE_ENV = {
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_AUTH_MODE": "disabled",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    # Tune's console tables would interleave with the CLI's own progress rows; with the classic
+    # reporter, verbose=0 prints nothing.
+    "RAY_AIR_NEW_OUTPUT": "0",
+}
+# Epoch reports carry no objective keys on purpose (see cpt_search.search.trainable); Tune would
+# otherwise insist that every report contains them.
+REQUIRED_ENV = {"TUNE_DISABLE_STRICT_METRIC_CHECKING": "1"}
+OBJECT_STORE_BYTES = 256 * 2**20  # trials exchange only small dicts; Ray's default is 30 % of RAM
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding cpt_search/
+
+
+def apply_environment() -> None:
+    """Set the variables above in this process (inherited by a local Ray's workers)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    os.environ.update(REQUIRED_ENV)
+
+
+def worker_env_vars() -> dict[str, str]:
+    """Variables every trial worker gets: the offline settings and an import path to this package
+    (so a source checkout works without ``pip install -e .``)."""
+    python_path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")) if p)
+    return {**OFFLINE_ENV, "PYTHONPATH": python_path}
+
+
+def ray_init_kwargs(address: str | None = None, *, log_to_driver: bool = False) -> dict:
+    """Keyword arguments of ``ray.init`` for a local loopback session, or to join ``address``."""
+    common = {"runtime_env": {"env_vars": worker_env_vars()}, "log_to_driver": log_to_driver,
+              "ignore_reinit_error": False}
+    if address:
+        return {"address": address, **common}
+    return {"_node_ip_address": "127.0.0.1", "include_dashboard": False,
+            "object_store_memory": OBJECT_STORE_BYTES, **common}
+
+
+@contextlib.contextmanager
+def ray_session(address: str | None = None, *, log_to_driver: bool = False) -> Iterator[bool]:
+    """Use the Ray already initialised in this process, or start (and afterwards stop) one.
+
+    Yields whether this call started Ray. ``address`` (or ``$RAY_ADDRESS``) joins a cluster.
+    """
+    import ray
+
+    apply_environment()
+    if ray.is_initialized():
+        yield False
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    kwargs = ray_init_kwargs(address, log_to_driver=log_to_driver)
+    if address is None:
+        # ray.init(address=None) would itself look at RAY_ADDRESS; make "start a local Ray" explicit.
+        kwargs["address"] = "local"
+    log.info("starting Ray (%s)", "joining " + address if address else "local, 127.0.0.1")
+    ray.init(**kwargs)
+    try:
+        yield True
+    finally:
+        ray.shutdown()

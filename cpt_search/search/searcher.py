@@ -1,0 +1,184 @@
+"""Ray Tune's ``OptunaSearch``, taught three things a schedule search needs.
+
+1. **Define-by-run over schedules**: the space is :func:`cpt_search.search.suggest.suggest_schedule`;
+   each suggestion carries, under ``config["cpt"]``, the schedule, its label, the Optuna trial number
+   (MLflow runs are keyed by it) and whether it is a baseline.
+2. **Infeasible schedules are never trained**: a schedule over the space's cost constraint is told to
+   Optuna at once (COMPLETE, with the constraint violation the sampler's ``constraints_func`` reads,
+   a worst-case metric and its estimated BitOPs; user attr ``infeasible``), reported through
+   ``on_infeasible``, and the next suggestion is asked for. Constraint-aware samplers (NSGA-II, TPE,
+   GP) rank such trials by their violation only; every front and export ignores them.
+3. **Failures are FAIL, never bogus values**: a trial whose final report is a failure marker (the
+   trainable caught an exception) or that errored in Ray is told FAIL with the reason in user attr
+   ``error``; a complete one is told ``(metric, bitops)`` and keeps its summary in user attr ``result``.
+
+The Optuna study lives in an RDB storage, which is the searcher's state: ``save``/``restore`` (Ray's
+searcher checkpoints) are deliberately empty, and a resumed search starts a fresh searcher on the
+same study (see :mod:`cpt_search.search.resume`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any, Callable, Mapping
+
+from optuna.trial import TrialState
+from ray.tune.search import Searcher
+from ray.tune.search.optuna import OptunaSearch
+
+from cpt_search.costs import summarize_schedule
+from cpt_search.schedule import Schedule
+
+log = logging.getLogger(__name__)
+
+BITOPS_KEY = "bitops"
+NOMINAL_STEPS = 10_000  # relative cost of a schedule is within rounding of the real one at this length
+# Keys of the trainable's final report kept in the Optuna user attr "result" (and logged to MLflow).
+SUMMARY_KEYS = (
+    "metric", "metric_std", "accuracy", "bitops", "paper_bitops", "fp32_bitops", "relative_cost",
+    "relative_cost_vs_8_8", "mean_bits", "mean_grad_bits", "total_steps", "epochs", "trial_seconds",
+    "seeds",
+)
+
+
+class ScheduleSearch(OptunaSearch):
+    """Multi-objective ``(metric, bitops)`` Optuna search over precision schedules.
+
+    Args:
+        space: the loaded :class:`cpt_search.space.SearchSpace`.
+        metric_name: the task's metric (the first objective's key in the trainable's final report).
+        higher_is_better: the metric's direction.
+        sampler: an Optuna sampler (``make_sampler(space)``).
+        storage: the Optuna storage object holding the study.
+        study_name: the study (= search) name.
+        on_infeasible: called as ``on_infeasible(trial_number, info, relative_cost)`` for each skipped
+            infeasible schedule (``info`` is the suggestion's ``config["cpt"]``).
+        max_infeasible_in_a_row: give up suggesting after this many consecutive infeasible samples.
+    """
+
+    def __init__(self, space: Any, *, metric_name: str, higher_is_better: bool, sampler: Any,
+                 storage: Any, study_name: str,
+                 on_infeasible: Callable[[int, dict, float], None] | None = None,
+                 max_infeasible_in_a_row: int = 500) -> None:
+        self._cpt_space = space
+        self._metric_name = metric_name
+        self._higher_is_better = higher_is_better
+        self._on_infeasible = on_infeasible
+        self._max_infeasible = max_infeasible_in_a_row
+        self._fp32_bitops: float | None = None
+        self.infeasible_count = 0
+        self.gave_up = False
+        super().__init__(space=self._define, metric=[metric_name, BITOPS_KEY],
+                         mode=["max" if higher_is_better else "min", "min"], sampler=sampler,
+                         storage=storage, study_name=study_name)
+
+    # ------------------------------------------------------------------ define-by-run
+
+    def _define(self, trial: Any) -> dict[str, Any]:
+        from cpt_search.search.suggest import suggest_schedule
+
+        schedule = suggest_schedule(self._cpt_space, trial)  # sets schedule/label/feasible attrs
+        attrs = trial.user_attrs
+        baseline = bool(attrs.get("baseline", False))
+        return {"cpt": {
+            "schedule": schedule.to_dict(),
+            "label": str(attrs.get("label") or schedule.label),
+            "optuna_trial_number": int(trial.number),
+            "baseline": baseline,
+            "retry_of": attrs.get("retry_of"),
+            # Baselines are comparison points: trained even when over the constraint (their
+            # "constraint" attr still marks them for the sampler).
+            "feasible": baseline or bool(attrs.get("feasible", True)),
+        }}
+
+    # ------------------------------------------------------------------ Searcher API
+
+    def suggest(self, trial_id: str) -> dict | None:
+        """The next feasible schedule's config; infeasible ones are told and skipped."""
+        for _ in range(self._max_infeasible):
+            config = super().suggest(trial_id)
+            if not isinstance(config, dict) or "cpt" not in config:
+                return config
+            ot_trial = self._ot_trials[trial_id]
+            if config["cpt"]["feasible"]:
+                ot_trial.set_user_attr("ray_trial_id", trial_id)
+                return config
+            self._skip_infeasible(self._ot_trials.pop(trial_id), config["cpt"])
+        self.gave_up = True
+        log.warning("stopping: the sampler proposed %d infeasible schedules in a row; widen the space "
+                    "or loosen constraints.max_relative_cost", self._max_infeasible)
+        return Searcher.FINISHED
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        """Multi-objective Optuna takes no intermediate values; nothing to do."""
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        """Tell Optuna ``(metric, bitops)`` for a complete trial, FAIL (with the reason) otherwise."""
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return
+        ot_trial = self._ot_trials[trial_id]
+        result = result or {}
+        values = None
+        if not error and not result.get("trial_failed"):
+            raw = [result.get(self._metric_name), result.get(BITOPS_KEY)]
+            if all(isinstance(v, (int, float)) and math.isfinite(v) for v in raw):
+                values = [float(v) for v in raw]
+        if values is None:
+            reason = result.get("error") or (
+                "the trial's Ray worker raised or died (see on_trial_error / the Ray trial log)"
+                if error else "the trial ended without a final result")
+            ot_trial.set_user_attr("error", str(reason)[:1000])
+            ot_trial.set_user_attr("error_type", str(result.get("error_type", "RayError" if error else "NoResult")))
+            self._ot_study.tell(ot_trial, state=TrialState.FAIL)
+        else:
+            summary = {k: _plain(result[k]) for k in SUMMARY_KEYS if k in result}
+            ot_trial.set_user_attr("result", summary)
+            if result.get("fp32_bitops"):
+                self._fp32_bitops = float(result["fp32_bitops"])
+            self._ot_study.tell(ot_trial, values)
+        self._completed_trials.add(trial_id)
+
+    def save(self, checkpoint_path: str) -> None:
+        """The study is in its storage; Ray's searcher checkpoint only notes that."""
+        with open(checkpoint_path, "w", encoding="utf-8") as handle:
+            json.dump({"state": "in the Optuna storage", "study": self._study_name}, handle)
+
+    def restore(self, checkpoint_path: str) -> None:
+        """Nothing to restore: a resumed search reads the Optuna storage."""
+
+    # ------------------------------------------------------------------ infeasible schedules
+
+    def _skip_infeasible(self, ot_trial: Any, info: Mapping[str, Any]) -> None:
+        relative = float(ot_trial.user_attrs.get("relative_cost", math.nan))
+        if not math.isfinite(relative):
+            relative = summarize_schedule(Schedule.from_dict(info["schedule"]), NOMINAL_STEPS).relative_cost
+        # BitOPs estimate: the schedule's relative cost times the task's FP32 training BitOPs once a
+        # trained trial told us that figure (until then the relative cost itself; only the
+        # constraint violation ranks infeasible trials, so the scale does not steer sampling).
+        bitops = relative * (self._fp32_bitops or self._known_fp32_bitops() or 1.0)
+        worst_metric = 0.0 if self._higher_is_better else 1e9
+        ot_trial.set_user_attr("infeasible", True)
+        self._ot_study.tell(ot_trial, [worst_metric, bitops])
+        self.infeasible_count += 1
+        log.info("skipped infeasible schedule %s (trial %d)", info["label"], ot_trial.number)
+        if self._on_infeasible is not None:
+            self._on_infeasible(int(ot_trial.number), dict(info), float(relative))
+
+    def _known_fp32_bitops(self) -> float | None:
+        for trial in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            value = (trial.user_attrs.get("result") or {}).get("fp32_bitops")
+            if value:
+                self._fp32_bitops = float(value)
+                return self._fp32_bitops
+        return None
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe scalars for Optuna user attrs."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,101 @@
+"""The Ray Tune trainable: train one suggested schedule (for every seed of the space) and report.
+
+Reports (flat dicts, so Ray's flattening changes nothing):
+
+* after every epoch of every seed: ``kind="epoch"`` with ``seed``, ``epoch``, ``loss``,
+  ``epoch_metric``, ``epoch_accuracy``, ``mean_bits_so_far``, ``bitops_so_far``, ``seconds``;
+  the objective keys are deliberately absent, so a trial that dies later can never be mistaken for a
+  complete one (the driver sets ``TUNE_DISABLE_STRICT_METRIC_CHECKING``);
+* once at the end, ``kind="final"``: the objectives ``<metric_name>`` (mean over seeds) and
+  ``bitops``, plus the summary keys of :data:`cpt_search.search.searcher.SUMMARY_KEYS`;
+* or, when training raised (``TrialDiverged`` or anything else), ``kind="failed"`` with
+  ``trial_failed=True``, ``error`` (one line), ``error_type`` and ``error_traceback``; the
+  searcher tells Optuna FAIL and the driver marks the MLflow run FAILED. Catching here, rather than
+  letting Ray record an actor error, keeps the reason as one clean line.
+
+torch threads are set from the CPUs Ray gave the trial, so parallel trials do not oversubscribe.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from typing import Any, Callable, Sequence
+
+
+def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: str | None,
+                   threads: int, metric_name: str, device: str | None = None) -> Callable[[dict], None]:
+    """A Ray Tune function trainable bound to one search's task, budget, seeds and data root.
+
+    Args:
+        task, budget: what to train (names in :data:`cpt_search.tasks.TASKS`).
+        seeds: one training run per seed; the reported metric is their mean.
+        data_dir: absolute data root prepared once by the driver (trial workers run elsewhere).
+        threads: ``torch.set_num_threads`` for the trial (its CPUs).
+        metric_name: the key the first objective is reported under.
+        device: torch device, ``None`` = CUDA when Ray gave the trial a GPU, else CPU.
+    """
+    seeds = tuple(int(s) for s in seeds)
+
+    def train_schedule(config: dict) -> None:
+        from ray import tune
+
+        from cpt_search.schedule import Schedule
+        from cpt_search.training import TrialSpec, run_trial
+
+        info = config["cpt"]
+        started = time.perf_counter()
+        results = []
+        try:
+            schedule = Schedule.from_dict(info["schedule"], where="trial config")
+            for seed in seeds:
+                spec = TrialSpec(task=task, budget=budget, schedule=schedule, seed=seed,
+                                 data_dir=data_dir, device=device, threads=threads)
+                results.append(run_trial(spec, on_epoch=lambda record, seed=seed: tune.report(
+                    epoch_report(record, seed))))
+        except Exception as error:  # noqa: BLE001 - every failure becomes a recorded FAIL
+            tune.report(failure_report(error, time.perf_counter() - started))
+            return
+        tune.report(final_report(results, metric_name, time.perf_counter() - started))
+
+    return train_schedule
+
+
+def epoch_report(record: Any, seed: int) -> dict[str, Any]:
+    """One epoch's progress (an :class:`~cpt_search.training.EpochRecord`) as a Tune result."""
+    report = {"kind": "epoch", "seed": int(seed), "epoch": int(record.epoch), "loss": float(record.loss),
+              "epoch_metric": float(record.metric), "mean_bits_so_far": float(record.mean_bits_so_far),
+              "bitops_so_far": float(record.bitops_so_far), "seconds": float(record.seconds)}
+    if record.accuracy is not None:
+        report["epoch_accuracy"] = float(record.accuracy)
+    return report
+
+
+def final_report(results: Sequence[Any], metric_name: str, seconds: float) -> dict[str, Any]:
+    """The objectives and summary of a trained schedule (``TrialResult`` per seed)."""
+    metrics = [float(r.metric) for r in results]
+    mean = sum(metrics) / len(metrics)
+    std = math.sqrt(sum((m - mean) ** 2 for m in metrics) / len(metrics))
+    first = results[0]  # the cost is the schedule's and the task's: the same for every seed
+    report: dict[str, Any] = {
+        "kind": "final", metric_name: mean, "metric": mean, "metric_std": std,
+        "bitops": float(first.bitops), "paper_bitops": float(first.paper_bitops),
+        "fp32_bitops": float(first.fp32_bitops), "relative_cost": float(first.relative_cost),
+        "relative_cost_vs_8_8": float(first.relative_cost_vs_8_8), "mean_bits": float(first.mean_bits),
+        "mean_grad_bits": float(first.mean_grad_bits), "total_steps": int(first.total_steps),
+        "epochs": len(first.epochs), "trial_seconds": float(seconds), "seeds": len(results),
+    }
+    accuracies = [r.accuracy for r in results if r.accuracy is not None]
+    if accuracies:
+        report["accuracy"] = sum(accuracies) / len(accuracies)
+    return report
+
+
+def failure_report(error: BaseException, seconds: float) -> dict[str, Any]:
+    """The failure marker the searcher turns into an Optuna FAIL."""
+    line = " ".join(str(error).split()) or type(error).__name__
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {"kind": "failed", "trial_failed": True, "error": f"{type(error).__name__}: {line}"[:1000],
+            "error_type": type(error).__name__, "error_traceback": text[-4000:],
+            "trial_seconds": float(seconds)}
