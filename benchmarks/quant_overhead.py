@@ -18,6 +18,7 @@ below 32); first layer quantized, classifier FP32, as in the papers.
 Usage::
 
     PYTHONPATH=. .venv/bin/python benchmarks/quant_overhead.py --threads 1 2 --steps 20 [--json]
+        [--backend eager|compile] [--channels-last] [--models resnet20 cnn gcn]
 """
 
 from __future__ import annotations
@@ -180,17 +181,20 @@ class _Trainer:
         return time.perf_counter() - start
 
 
-def measure(name: str, threads: int, steps: int, warmup: int, channels_last: bool) -> dict:
+def measure(name: str, threads: int, steps: int, warmup: int, channels_last: bool, backend: str = "eager") -> dict:
     """Paired timing of FP32 / tuned / reference training steps for one model and thread count."""
     torch.set_num_threads(threads)
     model, batch, mask = make_workload(name, channels_last)
     quant_model, ref_model = copy.deepcopy(model), copy.deepcopy(model)
-    handle = quantize_(quant_model, QuantConfig())
+    handle = quantize_(quant_model, QuantConfig(backend=backend))
     handle.set_bits(BITS, GRAD_BITS)
     ref_handle = quantize_reference_(ref_model, QuantConfig())
     ref_handle.set_bits(BITS, GRAD_BITS)
     trainers = {"fp32": _Trainer(model, mask), "quant": _Trainer(quant_model, mask), "ref": _Trainer(ref_model, mask)}
     times: dict[str, list[float]] = {key: [] for key in trainers}
+    start = time.perf_counter()
+    trainers["quant"].step(*batch(0))  # first quantized step: includes compilation with backend=compile
+    first_step_s = time.perf_counter() - start
     for step in range(warmup + steps):
         inputs, target = batch(step)
         order = list(trainers) if step % 2 == 0 else list(reversed(trainers))  # no fixed position
@@ -210,6 +214,8 @@ def measure(name: str, threads: int, steps: int, warmup: int, channels_last: boo
         "reference_ratio": ref_ratio,
         "steps": steps,
         "quantized_layers": len(handle.layer_names),
+        "backend": backend,
+        "first_quant_step_s": first_step_s,
     }
 
 
@@ -220,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--models", nargs="+", default=["resnet20", "cnn", "gcn"])
     parser.add_argument("--channels-last", action="store_true", help="conv nets in channels_last (all copies)")
+    parser.add_argument("--backend", choices=["eager", "compile"], default="eager", help="QuantConfig.backend")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", str(max(args.threads)))
@@ -230,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.models:
         rows = []
         for threads in args.threads:
-            row = measure(name, threads, args.steps, args.warmup, args.channels_last)
+            row = measure(name, threads, args.steps, args.warmup, args.channels_last, args.backend)
             rows.append(row)
             if not args.json:
                 print(
@@ -246,9 +253,14 @@ def main(argv: list[str] | None = None) -> int:
             "quant_ms": worst["quant_ms"],
             "worst_threads": worst["threads"],
             "channels_last": args.channels_last,
+            "backend": args.backend,
             "threads": {str(r["threads"]): r for r in rows},
         }
     if args.json:
+        if args.backend == "compile":
+            from cpt_search.quant import compiled
+
+            results["compile_seconds"] = dict(compiled.compile_seconds)
         print(json.dumps(results, indent=2))
     return 0
 

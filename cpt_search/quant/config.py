@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from cpt_search.errors import ConfigError
 
 
+BACKENDS = ("eager", "compile")
+
+
 @dataclass(frozen=True)
 class QuantConfig:
     """Which layers to quantize and how (REFERENCE §3).
@@ -25,6 +28,9 @@ class QuantConfig:
             supported layers to keep in FP32. A name that matches no supported layer is an error.
         act_momentum: momentum of the running (EMA) activation min and range used in evaluation,
             ``running = momentum * running + (1 - momentum) * batch`` (CPT uses 0.9).
+        backend: ``"eager"`` (default: tuned in-place chains, nothing to compile) or ``"compile"``
+            (``torch.compile``d activation and error quantizers: fewer passes over each tensor, after
+            seconds of compilation on first use; see ``benchmarks/quant_overhead.py``).
     """
 
     quantize_first_layer: bool = True
@@ -32,6 +38,7 @@ class QuantConfig:
     quantize_grads: bool = True
     exclude: tuple[str, ...] = ()
     act_momentum: float = 0.9
+    backend: str = "eager"
 
     def __post_init__(self) -> None:
         if isinstance(self.exclude, str):
@@ -52,6 +59,14 @@ class QuantConfig:
                     value=name,
                     fix="use names from model.named_modules()",
                 )
+        if self.backend not in BACKENDS:
+            raise ConfigError(
+                f"backend must be one of {', '.join(BACKENDS)}",
+                where="QuantConfig",
+                key="backend",
+                value=self.backend,
+                fix='use "eager" unless the compile time pays off over a long run',
+            )
         if not 0.0 <= self.act_momentum < 1.0:
             raise ConfigError(
                 "0 <= act_momentum < 1 must hold",

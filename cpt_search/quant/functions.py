@@ -31,15 +31,16 @@ class ErrorQuantizer(torch.autograd.Function):
     """Identity forward; the backward quantizes the incoming gradient to ``grad_bits`` bits."""
 
     @staticmethod
-    def forward(ctx, y: torch.Tensor, grad_bits: int) -> torch.Tensor:  # noqa: D102
+    def forward(ctx, y: torch.Tensor, grad_bits: int, quantizer) -> torch.Tensor:  # noqa: D102
         ctx.grad_bits = grad_bits
+        ctx.quantizer = quantizer
         return y.view_as(y)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # noqa: D102
         # Never in place: the same gradient tensor can feed two branches (a residual add passes its
         # incoming gradient unchanged to both summands).
-        return quantize_stochastic(grad, ctx.grad_bits), None
+        return ctx.quantizer(grad, ctx.grad_bits), None, None
 
 
 def straight_through(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
@@ -49,8 +50,8 @@ def straight_through(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     return x_hat
 
 
-def quantize_error(y: torch.Tensor, grad_bits: int) -> torch.Tensor:
-    """Mark ``y`` so that the gradient reaching it is quantized to ``grad_bits`` bits."""
+def quantize_error(y: torch.Tensor, grad_bits: int, quantizer=quantize_stochastic) -> torch.Tensor:
+    """Mark ``y`` so that the gradient reaching it is quantized to ``grad_bits`` bits by ``quantizer``."""
     if y.requires_grad and torch.is_grad_enabled():
-        return ErrorQuantizer.apply(y, grad_bits)
+        return ErrorQuantizer.apply(y, grad_bits, quantizer)
     return y

@@ -228,7 +228,9 @@ def quantize_with_twins(
         if name in skip:
             continue
         module.__class__ = twins[type(module)]
-        module._quant_init(quantize_grads=config.quantize_grads, act_momentum=config.act_momentum)
+        module._quant_init(
+            quantize_grads=config.quantize_grads, act_momentum=config.act_momentum, backend=config.backend
+        )
         layers.append((name, module))
     logger.debug("quantized %d of %d layers; FP32: %s", len(layers), len(candidates), sorted(skip))
     return QuantHandle(model, config, layers)

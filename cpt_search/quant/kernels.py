@@ -175,4 +175,11 @@ def quantize_stochastic(x: torch.Tensor, bits: int) -> torch.Tensor:
     x = _dense_layout(x)
     lo, hi = tensor_range(x)
     noise = noise_table(x.device, x.dtype).window(x)
-    return quantize_with_range(x, bits, lo, hi, clamp=True, noise=noise)
+    if not isinstance(lo, float):
+        return quantize_with_range(x, bits, lo, hi, clamp=True, noise=noise)
+    scale, inverse = _scale_and_inverse(lo, hi, bits)
+    # noise + x / scale - min / scale in two passes instead of three (subtract, scale, add noise);
+    # x >= min gives x * inv >= min * inv in floating point too, and the clamp bounds the top.
+    q = torch.add(noise, x, alpha=inverse)
+    q.sub_(lo * inverse).round_().clamp_(0, num_levels(bits))
+    return q.mul_(scale).add_(lo)

@@ -25,7 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from cpt_search.quant.functions import quantize_error, straight_through
-from cpt_search.quant.kernels import quantize_nearest, quantize_per_channel, quantize_with_range
+from cpt_search.quant import kernels
+from cpt_search.quant.kernels import quantize_nearest, quantize_per_channel
 
 FULL_PRECISION_BITS = 32
 
@@ -43,11 +44,12 @@ class QuantLayer:
     FLOAT_CLASS: type[nn.Module]
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def _quant_init(self, *, quantize_grads: bool, act_momentum: float) -> None:
+    def _quant_init(self, *, quantize_grads: bool, act_momentum: float, backend: str = "eager") -> None:
         self.bits = FULL_PRECISION_BITS
         self.grad_bits = FULL_PRECISION_BITS
         self._quantize_grads = quantize_grads
         self._act_momentum = act_momentum
+        self._kernels = _backend_module(backend)
         device = next((p.device for p in self.parameters(recurse=False)), torch.device("cpu"))
         self.register_buffer("act_running_min", torch.zeros((), device=device))
         self.register_buffer("act_running_range", torch.zeros((), device=device))
@@ -65,6 +67,7 @@ class QuantLayer:
             "grad_bits",
             "_quantize_grads",
             "_act_momentum",
+            "_kernels",
             "_act_seen",
             "_act_cache",
             "_recording",
@@ -110,7 +113,7 @@ class QuantLayer:
             x_hat, lo, hi = cache[3], cache[4], cache[5]
         else:
             with torch.no_grad():
-                x_hat, lo, hi = quantize_nearest(x, bits)
+                x_hat, lo, hi = self._kernels.quantize_nearest(x, bits)
             # Only inputs that need no gradient are constant data worth keeping.
             self._act_cache = None if x.requires_grad else (weakref.ref(x), x._version, bits, x_hat, lo, hi)
         self._update_running_range(lo, hi)
@@ -119,11 +122,11 @@ class QuantLayer:
     def _quant_input_eval(self, x: torch.Tensor, bits: int) -> torch.Tensor:
         if not self._act_seen and not bool(self.act_observed):
             # Never trained: there is no running range yet, so use the batch's own.
-            return quantize_nearest(x, bits)[0]
+            return self._kernels.quantize_nearest(x, bits)[0]
         lo, span = self.act_running_min, self.act_running_range
         if x.device.type == "cpu":
             lo, span = lo.item(), span.item()
-        return quantize_with_range(x, bits, lo, lo + span, clamp=True)
+        return self._kernels.quantize_with_range(x, bits, lo, lo + span, clamp=True)
 
     def _update_running_range(self, lo, hi) -> None:
         with torch.no_grad():
@@ -149,11 +152,20 @@ class QuantLayer:
 
     def _quant_output(self, y: torch.Tensor, grad_bits: int) -> torch.Tensor:
         if grad_bits < FULL_PRECISION_BITS and self.training:
-            return quantize_error(y, grad_bits)
+            return quantize_error(y, grad_bits, self._kernels.quantize_stochastic)
         return y
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"{super().extra_repr()}, bits={self.bits}, grad_bits={self.used_grad_bits}"
+
+
+def _backend_module(backend: str):
+    """The module whose ``quantize_nearest`` / ``quantize_with_range`` / ``quantize_stochastic`` run."""
+    if backend == "compile":
+        from cpt_search.quant import compiled
+
+        return compiled
+    return kernels
 
 
 class QConv2d(QuantLayer, nn.Conv2d):
