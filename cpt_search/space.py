@@ -43,7 +43,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cpt_search.errors import ConfigError, CptSearchError
-from cpt_search.presets import PRESET_NAMES, baseline_schedules, preset
+from cpt_search.presets import PRESET_NAMES, baseline_schedules, preset, static
 from cpt_search.profiles import PROFILES
 from cpt_search.schedule import FLIPS, FORMS, FULL_PRECISION_BITS, MIN_BITS, Schedule
 
@@ -101,6 +101,20 @@ class Choices:
 
     def contains(self, value: Any) -> bool:
         return value in self.values
+
+    def int_grid(self) -> tuple[int, int, int] | None:
+        """``(low, high, step)`` when the choices are evenly spaced integers (at least two).
+
+        Such choices are suggested as an integer range with a step: the sampler then sees an
+        ordered dimension, and a baseline can carry a value outside the choices (static 32/32 in a
+        ``[6, 8]`` space), which a categorical parameter cannot store.
+        """
+        if len(self.values) < 2 or not all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in self.values):
+            return None
+        ordered = sorted(self.values)
+        steps = {b - a for a, b in zip(ordered, ordered[1:])}
+        return (ordered[0], ordered[-1], steps.pop()) if len(steps) == 1 else None
 
     def text(self) -> str:
         return "choice of " + ", ".join("null" if v is None else str(v) for v in self.values)
@@ -410,6 +424,9 @@ class SearchSpace:
                                num_cycles=b["num_cycles"], min_grad_bits=b["grad_bits"]))
                  for name in PRESET_NAMES]
         suite += [(s.label, s) for s in baseline_schedules(b["max_bits"], b["grad_bits"])]
+        # A preset with equal bounds is a static schedule whatever its shape: name it as one.
+        suite = [(s.label, static(s.max_bits, s.max_grad_bits)) if s.is_static else (label, s)
+                 for label, s in suite]
         unique: list[tuple[str, Schedule]] = []
         for label, schedule in suite:
             if all(schedule != other for _, other in unique):
@@ -881,6 +898,12 @@ def _resolve_baseline(ctx: _Context, given: BaselineBits, schedule: ScheduleSpac
         derived["max_bits"] = fixed("min_bits") + fixed("bits_span")
     baseline = {key: (getattr(given, key) if getattr(given, key) is not None else derived[key])
                 for key in DEFAULT_BASELINE}
+    if baseline["min_bits"] > baseline["max_bits"]:
+        # Derived defaults give way to what the file says (e.g. a space fixed at max_bits 2).
+        if given.min_bits is None:
+            baseline["min_bits"] = baseline["max_bits"]
+        elif given.max_bits is None:
+            baseline["max_bits"] = baseline["min_bits"]
     if baseline["min_bits"] > baseline["max_bits"]:
         raise ctx.error(f"min_bits <= max_bits must hold, but got (min_bits={baseline['min_bits']}, "
                         f"max_bits={baseline['max_bits']})", ("baselines", "min_bits"),

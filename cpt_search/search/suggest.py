@@ -133,9 +133,10 @@ def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, A
     """The parameters that make the space's suggestions reproduce ``schedule``.
 
     Returns ``(params, missing)``: ``params`` for every searched dimension the space can express
-    (numbers may lie outside the declared range; shape dimensions of a static schedule, which do not
-    change it, take an in-space value), and the names of searched dimensions it cannot express (a
-    categorical value outside the choices; a value <= 0 for a log range).
+    (numbers may lie outside the declared range or integer grid; shape dimensions of a static
+    schedule, which do not change it, take an in-space value), and the names of searched dimensions
+    it cannot express (a value outside categorical choices of names or floats; a value <= 0 for a
+    log range). Samplers sample a dimension missing from some finished trial independently.
     """
     static = schedule.is_static
     targets: dict[str, Any] = {
@@ -148,6 +149,9 @@ def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, A
         "warmup_bits": schedule.warmup_bits, "exp_rate": schedule.exp_rate,
         "rex_beta": schedule.rex_beta,
     }
+    warmup_dim = space.schedule["warmup_bits"]
+    if schedule.warmup_bits == schedule.max_bits and warmup_dim.contains(None):
+        targets["warmup_bits"] = None  # null means "max_bits" in a space
     dont_care = {"profile", "form", "flip", "num_cycles", "exp_rate", "rex_beta"} if static else set()
     params: dict[str, Any] = {}
     missing: list[str] = []
@@ -162,7 +166,7 @@ def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, A
             continue
         if not dim.contains(value) and name in dont_care:
             value = _nearest(dim, value)
-        if isinstance(dim, Choices) and not dim.contains(value):
+        if isinstance(dim, Choices) and not dim.contains(value) and dim.int_grid() is None:
             missing.append(name)
         elif isinstance(dim, (IntRange, FloatRange)) and dim.log and value <= 0:
             missing.append(name)
@@ -228,6 +232,9 @@ def _ask(space: SearchSpace, trial: Any, only: Mapping[str, Any] | None = None) 
 
 def _suggest(trial: Any, name: str, dim: Dim) -> Any:
     if isinstance(dim, Choices):
+        grid = dim.int_grid()
+        if grid is not None:
+            return trial.suggest_int(name, grid[0], grid[1], step=grid[2])
         return trial.suggest_categorical(name, list(dim.values))
     if isinstance(dim, IntRange):
         return trial.suggest_int(name, dim.low, dim.high, step=dim.step, log=dim.log)
