@@ -29,9 +29,12 @@ class Budget:
 
     Attributes:
         epochs: passes over the training data (for full-batch graphs: optimizer steps).
+        eval_every: evaluate (and report an epoch record) every this many epochs and after the
+            last; a full-batch graph has one step per epoch, so evaluating each would dominate.
     """
 
     epochs: int
+    eval_every: int = dataclasses.field(default=1, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, for logs and trial records."""

@@ -42,8 +42,28 @@ class GCN(nn.Module):
         self.conv2 = GCNConv(hidden_channels, out_channels, cached=True)
         self.dropout = dropout
 
+        self._nonzero: tuple | None = None  # (key, rows, cols) of the fixed input features
+
+    def input_dropout(self, x: torch.Tensor) -> torch.Tensor:
+        """Dropout on the non-zero input features only (as Kipf's sparse dropout does).
+
+        Same distribution as ``F.dropout(x)`` (a dropped zero stays zero), but it draws ~50 k
+        numbers for Cora's 1.3 %-dense bag of words instead of 3.9 M: 40x faster on a CPU.
+        """
+        if not self.training or self.dropout == 0.0:
+            return x
+        key = (x.data_ptr(), tuple(x.shape))
+        if self._nonzero is None or self._nonzero[0] != key:
+            self._nonzero = (key, *x.nonzero(as_tuple=True))
+        _, rows, cols = self._nonzero
+        values = x[rows, cols]
+        keep = torch.rand(values.shape, device=x.device) >= self.dropout
+        out = torch.zeros_like(x)
+        out[rows, cols] = values * keep / (1.0 - self.dropout)
+        return out
+
     def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-        x = F.dropout(x, p=self.dropout, training=self.training)
+        x = self.input_dropout(x)
         x = F.relu(self.conv1(x, edge_index))
         x = F.dropout(x, p=self.dropout, training=self.training)
         return self.conv2(x, edge_index)
@@ -55,9 +75,9 @@ class PlanetoidGCN(Task):
     quantize_first_layer = True
     quantize_last_layer = True
     budgets = {
-        "tiny": GraphBudget(epochs=16),
-        "default": GraphBudget(epochs=200),
-        "paper": GraphBudget(epochs=200),
+        "tiny": GraphBudget(epochs=16, eval_every=4),
+        "default": GraphBudget(epochs=200, eval_every=10),
+        "paper": GraphBudget(epochs=200, eval_every=10),
     }
 
     def __init__(self, graph: str) -> None:
@@ -67,6 +87,8 @@ class PlanetoidGCN(Task):
 
     def prepare(self, budget: GraphBudget, options: DataOptions, device: torch.device) -> Prepared:
         data, num_features, num_classes = planetoid.load(self.graph, options)
+        # Row-normalised features, as in PyG's gcn.py (T.NormalizeFeatures) and Kipf's code.
+        data.x = data.x / data.x.sum(dim=1, keepdim=True).clamp_min(1.0)
         data = data.to(device)
         model = GCN(num_features, budget.hidden_channels, num_classes, budget.dropout).to(device)
         return Prepared(data=data, model=model, example_inputs=(data.x, data.edge_index),

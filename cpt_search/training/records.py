@@ -36,7 +36,25 @@ class TrialSpec:
     cache_dir: str | None = None
     device: str | None = None
     threads: int | None = None
-    budget_overrides: Mapping[str, Any] | None = None
+    budget_overrides: Mapping[str, Any] | tuple[tuple[str, Any], ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.schedule, Schedule):
+            raise ConfigError("schedule must be a Schedule", where="TrialSpec", key="schedule",
+                              value=type(self.schedule).__name__,
+                              fix="build one with cpt_search.preset(...) or Schedule.from_dict(...)")
+        for key, low in (("seed", 0), ("threads", 1)):
+            value = getattr(self, key)
+            if value is None and key == "threads":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ConfigError(f"{key} must be an integer >= {low}", where="TrialSpec", key=key,
+                                  value=value, fix=f"use a whole number >= {low}")
+        # Stored as sorted pairs so that the spec stays hashable and compares by content.
+        overrides = self.budget_overrides
+        if overrides is not None:
+            pairs = tuple(sorted(dict(overrides).items()))
+            object.__setattr__(self, "budget_overrides", pairs or None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe fields (the schedule as its dict); inverse of :meth:`from_dict`."""
@@ -62,12 +80,12 @@ class TrialSpec:
 
 @dataclass(frozen=True)
 class EpochRecord:
-    """Progress after one epoch.
+    """Progress after an evaluated epoch (every ``budget.eval_every`` epochs and the last).
 
     Attributes:
         epoch: 1-based epoch number.
         step: optimizer steps done so far.
-        loss: mean training loss over the epoch.
+        loss: mean training loss over the epochs since the previous record.
         metric: the task's metric after the epoch.
         accuracy: accuracy after the epoch (``None`` for the language model).
         mean_bits_so_far: mean forward bits over the steps trained so far.
@@ -106,7 +124,7 @@ class TrialResult:
         device: where it ran.
         bit_runs: the ``(bits, grad_bits, steps)`` runs the quantized layers actually used, in order
             (run-length encoded, so it stays short for long trainings).
-        epochs: one record per epoch.
+        epochs: one record per evaluated epoch.
         schedule: the schedule's dict; ``schedule_label`` its short name.
     """
 

@@ -7,7 +7,7 @@ The loop, for every task:
    ``total_steps = epochs * steps_per_epoch`` known up front;
 3. before every optimizer step ``handle.set_bits(bits[t], grad_bits[t])``; a loss that is not finite
    raises :class:`TrialDiverged` with the step;
-4. after every epoch evaluate at the schedule's upper bounds (``max_bits`` / ``max_grad_bits``, the
+4. every ``budget.eval_every`` epochs and after the last, evaluate at the schedule's upper bounds (``max_bits`` / ``max_grad_bits``, the
    precision the model ends its cycles at and is deployed at) and report an :class:`EpochRecord`;
 5. bit operations come from the bits the quantized layers actually recorded, not the plan.
 """
@@ -96,7 +96,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
 
     started = time.perf_counter()
     task = TASKS.get(spec.task, where="trial", key="task")
-    budget = task.budget(spec.budget, spec.budget_overrides)
+    budget = task.budget(spec.budget, dict(spec.budget_overrides or ()))
     if spec.threads is not None:
         torch.set_num_threads(int(spec.threads))
     device = resolve_device(spec.device)
@@ -124,6 +124,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     records: list[EpochRecord] = []
     used_bits: list[int] = []
     used_grad_bits: list[int] = []
+    pending_losses: list = []  # per-epoch mean losses since the last record
     step = 0
     bar = _progress_bar(total_steps, progress)
     handle.start_recording()  # one record per training forward; evaluation forwards are not recorded
@@ -152,6 +153,9 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
             recorded_bits, recorded_grad_bits = _take_recorded(handle, prepared.steps_per_epoch)
             used_bits.extend(recorded_bits)
             used_grad_bits.extend(recorded_grad_bits)
+            pending_losses.append(losses.mean())
+            if epoch % budget.eval_every and epoch != budget.epochs:
+                continue
 
             model.eval()
             with torch.no_grad():
@@ -160,12 +164,14 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
             report = training_bitops(np.asarray(used_bits), np.asarray(used_grad_bits), layers,
                                      prepared.samples_per_step)
             record = EpochRecord(
-                epoch=epoch, step=step, loss=float(losses.mean()), metric=float(evaluation.metric),
+                epoch=epoch, step=step, loss=float(torch.stack(pending_losses).mean()),
+                metric=float(evaluation.metric),
                 accuracy=None if evaluation.accuracy is None else float(evaluation.accuracy),
                 mean_bits_so_far=float(np.mean(used_bits)), bitops_so_far=report.bitops,
                 seconds=time.perf_counter() - started,
             )
             records.append(record)
+            pending_losses = []
             bar.set_postfix(loss=f"{record.loss:.3f}", metric=f"{record.metric:.4f}", refresh=False)
             if on_epoch is not None:
                 on_epoch(record)

@@ -59,7 +59,8 @@ def test_task_trains_on_its_tiny_budget(name):
                                  threads=1), on_epoch=epochs.append)
 
     budget = task.budget("tiny")
-    assert len(result.epochs) == budget.epochs and tuple(epochs) == result.epochs
+    assert len(result.epochs) == -(-budget.epochs // budget.eval_every) and tuple(epochs) == result.epochs
+    assert result.epochs[-1].epoch == budget.epochs
     assert result.total_steps == result.epochs[-1].step > 0
     assert result.total_steps % budget.epochs == 0
     assert math.isfinite(result.metric) and math.isfinite(result.epochs[-1].loss)

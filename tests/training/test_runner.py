@@ -78,7 +78,7 @@ def test_absurd_learning_rate_raises_trial_diverged_with_the_step():
 
 
 def test_unknown_budget_override_is_a_config_error():
-    with pytest.raises(ConfigError, match="unknown budget field.*use fields from: epochs, batch_size"):
+    with pytest.raises(ConfigError, match="unknown budget field.*use fields from: epochs, eval_every, batch_size"):
         run_trial(digits(static(8, 8), budget_overrides={"learning_rate": 0.1}))
 
 
@@ -107,3 +107,13 @@ def test_run_lengths_round_trip():
     runs = run_lengths(bits, grad_bits)
     assert runs == ((3, 8, 2), (4, 8, 1), (4, 6, 2), (3, 6, 1))
     np.testing.assert_array_equal(expand_runs(runs)[0], bits)
+
+
+def test_spec_is_hashable_and_validated():
+    spec = digits(static(8, 8), budget_overrides={"lr": 0.1, "epochs": 1})
+    assert spec.budget_overrides == (("epochs", 1), ("lr", 0.1))
+    assert hash(spec) == hash(digits(static(8, 8), budget_overrides={"epochs": 1, "lr": 0.1}))
+    with pytest.raises(ConfigError, match="threads must be an integer >= 1"):
+        TrialSpec(task="digits/mlp", schedule=static(8, 8), threads=0)
+    with pytest.raises(ConfigError, match="schedule must be a Schedule"):
+        TrialSpec(task="digits/mlp", schedule={"min_bits": 3})
