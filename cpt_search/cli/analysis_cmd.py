@@ -1,0 +1,361 @@
+"""``cpt-search reproduce``, ``critical-period`` and ``range-test``: the papers' analyses on a task.
+
+``reproduce`` and ``critical-period`` train a fixed list of (schedule, seed) jobs in parallel with Ray
+Tune and record each as an MLflow run under one parent (experiment ``cpt_search/NAME`` in the store);
+rerunning the same command resumes (finished jobs are read back, not retrained). Reports (Markdown,
+CSV, JSON, PNG) go to ``--out`` (default ``STORE/reports/NAME``) and onto the parent run.
+``range-test`` trains one short staircase in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from cpt_search.analysis.jobs import NOT_RUN
+from cpt_search.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _echo(text: str, as_json: bool) -> None:
+    """Human output: stdout for tables, stderr when stdout carries JSON."""
+    click.echo(text, err=as_json)
+
+
+def _runner_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Flags shared by the commands that train a job list through Ray Tune."""
+    options = [
+        click.option("--task", required=True, help="A registered task, e.g. cora/gcn."),
+        click.option("--budget", default="default", show_default=True,
+                     help="tiny (tests), default (CPU) or paper."),
+        click.option("--seeds", default=3, show_default=True, type=int,
+                     help="Trainings per schedule (seeds 0..N-1)."),
+        click.option("--concurrency", default=2, show_default=True, type=click.IntRange(min=1),
+                     help="Trainings at once."),
+        click.option("--cpus-per-trial", default=1, show_default=True, type=click.IntRange(min=1),
+                     help="CPUs (and torch threads) per training."),
+        click.option("--gpus-per-trial", default=0.0, show_default=True,
+                     type=click.FloatRange(min=0.0), help="GPUs per training (fractions allowed)."),
+        click.option("--store", "store_dir", type=click.Path(file_okay=False),
+                     help="Store directory [default: ./cpt_search_runs]."),
+        click.option("--tracking-uri", help="MLflow tracking URI [default: STORE/mlflow.db]."),
+        click.option("--name", help="Analysis name (MLflow experiment cpt_search/NAME) "
+                                    "[default: from the command's settings]."),
+        click.option("--out", "out_dir", type=click.Path(file_okay=False),
+                     help="Where reports go [default: STORE/reports/NAME]."),
+        click.option("--data-dir", type=click.Path(file_okay=False),
+                     help="Data root [default: $CPT_SEARCH_DATA, then system dirs]."),
+        click.option("--ray-address", help="Join this Ray cluster [default: a local loopback Ray]."),
+        click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                     show_default=True, help="Print the table or one JSON document."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _check_task(task: str, budget: str):
+    """The task entry; unknown task or budget -> one line naming the flag, before anything runs."""
+    from cpt_search.errors import CptSearchError
+    from cpt_search.tasks import TASKS
+
+    entry = TASKS.get(task, where="--task", key="--task")
+    try:
+        entry.budget(budget)
+    except CptSearchError as error:
+        raise error.with_context(key="--budget") from None
+    return entry
+
+
+def _slug(task: str) -> str:
+    return task.replace("/", "-")
+
+
+def _progress_printer(total: int, metric_name: str, as_json: bool) -> Callable:
+    done = [0]
+
+    def on_outcome(outcome) -> None:
+        done[0] += 1
+        job = outcome.job
+        if outcome.ok:
+            result = outcome.result
+            seconds = result.get("seconds")
+            text = (f"{metric_name} {result['metric']:.4f}  cost {result.get('relative_cost', 0):.4f}"
+                    + (f"  {seconds:.1f} s" if seconds is not None else ""))
+        else:
+            text = f"FAILED: {outcome.error}"
+        _echo(f"[{done[0]:>3}/{total}] {job.row:<22} seed {job.seed}: {text}", as_json)
+
+    return on_outcome
+
+
+def _store(store_dir: str | None, tracking_uri: str | None):
+    from cpt_search.tracking.store import Store
+
+    return Store.at(store_dir, tracking_uri)
+
+
+def _out_dir(out_dir: str | None, store, name: str) -> Path:
+    path = Path(out_dir) if out_dir else store.root / "reports" / name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# ---------------------------------------------------------------------- reproduce
+
+
+@click.command("reproduce")
+@_runner_options
+@click.option("--min-bits", default=3, show_default=True, type=int, help="Presets' lowest forward bits.")
+@click.option("--max-bits", default=8, show_default=True, type=int,
+              help="Presets' highest forward bits (and the static baseline's).")
+@click.option("--grad-bits", default=8, show_default=True, type=int, help="Gradient bits, held fixed.")
+@click.option("--cycles", "num_cycles", default=8, show_default=True, type=int,
+              help="Periods n of the presets.")
+def reproduce(task: str, budget: str, seeds: int, concurrency: int, cpus_per_trial: int,
+              gpus_per_trial: float, store_dir: str | None, tracking_uri: str | None,
+              name: str | None, out_dir: str | None, data_dir: str | None,
+              ray_address: str | None, fmt: str, min_bits: int, max_bits: int, grad_bits: int,
+              num_cycles: int) -> None:
+    """Train the ten Better Schedules presets and the static baselines over seeds; report the table,
+    the Spearman correlation of cost and metric, and a plot."""
+    from cpt_search.analysis.jobs import check_seeds, reproduce_jobs, static_row_name
+    from cpt_search.tracking.store import check_search_name
+
+    as_json = fmt == "json"
+    entry = _check_task(task, budget)
+    check_seeds(seeds)
+    bounds = dict(min_bits=min_bits, max_bits=max_bits, grad_bits=grad_bits, num_cycles=num_cycles)
+    jobs = reproduce_jobs(seeds, **bounds)
+    name = check_search_name(name or f"reproduce-{_slug(task)}-{budget}-b{min_bits}-{max_bits}"
+                                      f"-g{grad_bits}-n{num_cycles}")
+    params = {"task": task, "budget": budget, **bounds}
+    outcomes, recorder, store = _run(
+        jobs, entry, name, "reproduce", params, budget=budget, fmt=fmt, store_dir=store_dir,
+        tracking_uri=tracking_uri, concurrency=concurrency, cpus_per_trial=cpus_per_trial,
+        gpus_per_trial=gpus_per_trial, data_dir=data_dir, ray_address=ray_address)
+
+    from cpt_search.analysis.plots import plot_reproduce
+    from cpt_search.analysis.reproduce import build_report
+
+    report = build_report(outcomes, task=task, budget=budget, metric_name=entry.metric_name,
+                          higher_is_better=entry.higher_is_better,
+                          static_row=static_row_name(max_bits, grad_bits),
+                          settings={**params, "seeds": seeds, "name": name})
+    out = _out_dir(out_dir, store, name)
+    markdown = (f"# {task} ({budget}): Better Schedules presets vs static baselines\n\n"
+                f"Bounds {min_bits}-{max_bits}/{grad_bits}, n = {num_cycles}, {seeds} seed(s); "
+                f"Δ and p vs {report.static_row} (* = Welch p < 0.05).\n\n"
+                + report.table().markdown() + "\n" + "\n".join(report.summary_lines()) + "\n")
+    files = [out / "reproduce.md", out / "reproduce.csv", out / "reproduce.json",
+             out / "reproduce.png"]
+    files[0].write_text(markdown, encoding="utf-8")
+    files[1].write_text(report.csv_table().csv(), encoding="utf-8")
+    document = report.to_json()
+    document["mlflow"] = {"tracking_uri": store.tracking_uri, "experiment": f"cpt_search/{name}",
+                          "parent_run_id": recorder.parent_run_id,
+                          "runs": {o.job.key: o.run_id for o in outcomes}}
+    files[2].write_text(json.dumps(document, indent=2), encoding="utf-8")
+    plot_reproduce(report, files[3])
+    complete = not any(o.error == NOT_RUN for o in outcomes)
+    recorder.finish(files, metrics={"spearman_rho": report.spearman.rho,
+                                    "spearman_p": report.spearman.p,
+                                    "spearman_rho_presets": report.spearman_presets.rho,
+                                    "spearman_p_presets": report.spearman_presets.p},
+                    complete=complete)
+    if as_json:
+        click.echo(json.dumps(document))
+        return
+    click.echo("")
+    click.echo(report.table().markdown())
+    for line in report.summary_lines():
+        click.echo(line)
+    click.echo(f"reports: {out}  (MLflow experiment cpt_search/{name} in {store.tracking_uri})")
+
+
+def _run(jobs, entry, name: str, kind: str, params: dict, *, budget: str, fmt: str,
+         store_dir: str | None, tracking_uri: str | None, concurrency: int, cpus_per_trial: int,
+         gpus_per_trial: float, data_dir: str | None, ray_address: str | None):
+    """Train ``jobs`` (:func:`cpt_search.analysis.execute.run_jobs`) with the command's options."""
+    from cpt_search.analysis.execute import run_jobs
+
+    as_json = fmt == "json"
+    store = _store(store_dir, tracking_uri)
+    _echo(f"{kind} {name}: {len(jobs)} trainings of {entry.name} ({budget}), {concurrency} at "
+          f"once; store {store.root}", as_json)
+    outcomes, recorder = run_jobs(
+        jobs, task=entry.name, budget=budget, name=name, kind=kind, store=store,
+        metric_name=entry.metric_name, params=params, concurrency=concurrency,
+        cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, data_dir=data_dir,
+        ray_address=ray_address, on_outcome=_progress_printer(len(jobs), entry.metric_name, as_json))
+    return outcomes, recorder, store
+
+
+# ---------------------------------------------------------------------- critical period
+
+
+def _parse_fracs(text: str) -> list[float]:
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise ConfigError("window fractions must be numbers separated by commas",
+                              key="--impair-fracs", value=text, fix="write e.g. 0,0.1,0.25,0.5") from None
+    return values
+
+
+@click.command("critical-period")
+@_runner_options
+@click.option("--impair-bits", default=3, show_default=True, type=int,
+              help="Forward bits inside the window.")
+@click.option("--impair-fracs", default="0,0.1,0.25,0.5", show_default=True,
+              help="Window lengths as fractions of training (0 = unimpaired control).")
+@click.option("--bits", "base_bits", default=8, show_default=True, type=int,
+              help="Forward bits outside the window (and in evaluation).")
+@click.option("--grad-bits", default=8, show_default=True, type=int, help="Gradient bits, held fixed.")
+def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_per_trial: int,
+                    gpus_per_trial: float, store_dir: str | None, tracking_uri: str | None,
+                    name: str | None, out_dir: str | None, data_dir: str | None,
+                    ray_address: str | None, fmt: str, impair_bits: int, impair_fracs: str,
+                    base_bits: int, grad_bits: int) -> None:
+    """Train with a low-precision window at the start and, as the control, at the end of training;
+    report the damage vs window length (the critical-learning-period test)."""
+    from cpt_search.analysis.jobs import check_seeds, critical_period_jobs
+    from cpt_search.tracking.store import check_search_name
+
+    as_json = fmt == "json"
+    entry = _check_task(task, budget)
+    check_seeds(seeds)
+    fracs = _parse_fracs(impair_fracs)
+    jobs = critical_period_jobs(seeds, impair_bits=impair_bits, base_bits=base_bits,
+                                grad_bits=grad_bits, impair_fracs=fracs)
+    name = check_search_name(name or f"critical-{_slug(task)}-{budget}-i{impair_bits}-b{base_bits}"
+                                      f"-g{grad_bits}")
+    params = {"task": task, "budget": budget, "impair_bits": impair_bits, "bits": base_bits,
+              "grad_bits": grad_bits}
+    outcomes, recorder, store = _run(
+        jobs, entry, name, "critical-period", params, budget=budget, fmt=fmt, store_dir=store_dir,
+        tracking_uri=tracking_uri, concurrency=concurrency, cpus_per_trial=cpus_per_trial,
+        gpus_per_trial=gpus_per_trial, data_dir=data_dir, ray_address=ray_address)
+
+    from cpt_search.analysis.critical import build_report
+    from cpt_search.analysis.plots import plot_critical
+
+    report = build_report(outcomes, task=task, budget=budget, metric_name=entry.metric_name,
+                          higher_is_better=entry.higher_is_better, impair_bits=impair_bits,
+                          base_bits=base_bits, grad_bits=grad_bits,
+                          settings={**params, "seeds": seeds, "impair_fracs": fracs, "name": name})
+    out = _out_dir(out_dir, store, name)
+    text = (f"# {task} ({budget}): {impair_bits}-bit windows, {base_bits}/{grad_bits} elsewhere\n\n"
+            f"{seeds} seed(s); damage = {entry.metric_name} lost vs the control (positive = worse).\n\n"
+            + report.table().markdown() + "\n" + report.pairs_table().markdown())
+    files = [out / "critical.md", out / "critical.csv", out / "critical.json", out / "critical.png"]
+    files[0].write_text(text, encoding="utf-8")
+    files[1].write_text(report.table().csv(), encoding="utf-8")
+    document = report.to_json()
+    document["mlflow"] = {"tracking_uri": store.tracking_uri, "experiment": f"cpt_search/{name}",
+                          "parent_run_id": recorder.parent_run_id,
+                          "runs": {o.job.key: o.run_id for o in outcomes}}
+    files[2].write_text(json.dumps(document, indent=2), encoding="utf-8")
+    plot_critical(report, files[3])
+    recorder.finish(files, metrics={f"damage_{r.kind}_{r.window_frac:g}": r.damage
+                                    for r in report.rows if r.kind != "control"},
+                    complete=not any(o.error == NOT_RUN for o in outcomes))
+    if as_json:
+        click.echo(json.dumps(document))
+        return
+    click.echo("")
+    click.echo(report.table().markdown())
+    click.echo(report.pairs_table().markdown())
+    click.echo(f"reports: {out}  (MLflow experiment cpt_search/{name} in {store.tracking_uri})")
+
+
+# ---------------------------------------------------------------------- range test
+
+
+@click.command("range-test")
+@click.option("--task", required=True, help="A registered task, e.g. cora/gcn.")
+@click.option("--budget", default="default", show_default=True,
+              help="Whose data, model and learning rate to use.")
+@click.option("--start-bits", default=2, show_default=True, type=int, help="Lowest forward bits tried.")
+@click.option("--max-bits", default=8, show_default=True, type=int, help="Highest forward bits tried.")
+@click.option("--steps-per-bits", default=50, show_default=True, type=int,
+              help="Training steps at each precision.")
+@click.option("--grad-bits", default=8, show_default=True, type=int, help="Gradient bits, held fixed.")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed.")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data root.")
+@click.option("--device", help="cpu, cuda, cuda:N [default: cuda when available].")
+@click.option("--threads", type=click.IntRange(min=1), help="torch threads.")
+@click.option("--write-space", type=click.Path(dir_okay=False),
+              help="Write a search space YAML seeded by the suggested bounds.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Save the loss curve over the staircase as a PNG.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Print the table or one JSON document.")
+def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per_bits: int,
+               grad_bits: int, seed: int, data_dir: str | None, device: str | None,
+               threads: int | None, write_space: str | None, plot_path: str | None,
+               fmt: str) -> None:
+    """CPT's precision range test: train briefly at rising forward precision and suggest min_bits."""
+    import yaml
+
+    from cpt_search.analysis.range_run import check_range, run_range_test
+    from cpt_search.analysis.range_test import space_from_range_test
+    from cpt_search.analysis.tables import Table
+
+    as_json = fmt == "json"
+    _check_task(task, budget)
+    bits_list = check_range(start_bits, max_bits, steps_per_bits)
+    if not 1 <= grad_bits <= 32:
+        raise ConfigError("bits must be an integer in 1..32", key="--grad-bits", value=grad_bits,
+                          fix="use 1..32 (32 = full precision)")
+    run = run_range_test(task, bits_list, steps_per_bits, grad_bits=grad_bits, budget=budget,
+                         seed=seed, data_dir=data_dir, device=device, threads=threads)
+    score = run.score
+    document = run.to_json()
+    space = None
+    if score.suggested_min_bits is not None and score.suggested_min_bits < max_bits:
+        space = space_from_range_test(task, budget, score.suggested_min_bits, max_bits, grad_bits)
+        document["space"] = space
+    if write_space:
+        if space is None:
+            raise ConfigError("no precision below --max-bits passed the range test, so there is no "
+                              "range to search", key="--write-space", value=write_space,
+                              fix="raise --max-bits or --steps-per-bits, or inspect the curve")
+        Path(write_space).parent.mkdir(parents=True, exist_ok=True)
+        Path(write_space).write_text(yaml.safe_dump(space, sort_keys=False), encoding="utf-8")
+    if plot_path:
+        from cpt_search.analysis.plots import plot_range_test
+
+        Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
+        plot_range_test(run.losses, bits_list, steps_per_bits, score.suggested_min_bits, plot_path,
+                        title=f"{task} ({budget}): range test, suggested min_bits = "
+                              f"{score.suggested_min_bits}")
+    if as_json:
+        click.echo(json.dumps(document))
+        return
+    table = Table(("bits", "steps", "loss (first q)", "loss (last q)", "improvement", "noise (se)",
+                   "works"),
+                  tuple((s.bits, s.steps, s.head_mean, s.tail_mean, s.improvement, s.noise, s.works)
+                        for s in score.stages),
+                  ("", "", ".4f", ".4f", "+.4f", ".4f", ""))
+    click.echo(f"{task} ({budget}): range test, {steps_per_bits} steps at each of "
+               f"{bits_list[0]}..{bits_list[-1]} bits (gradients {grad_bits}), {run.seconds:.1f} s\n")
+    click.echo(table.markdown())
+    click.echo(f"rule: {score.rule}")
+    click.echo(f"suggested min_bits: {score.suggested_min_bits}")
+    if space is not None:
+        if write_space:
+            click.echo(f"search space written to {write_space}")
+        else:
+            click.echo("search space fragment (--write-space FILE to save it):")
+            click.echo(yaml.safe_dump({"schedule": space["schedule"]}, sort_keys=False).rstrip())
+    sys.stdout.flush()
