@@ -1,0 +1,48 @@
+"""The store layout and search names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cpt_search.errors import ConfigError
+from cpt_search.tracking.store import Store, check_search_name, experiment_name
+
+
+def test_default_store_is_local_sqlite_with_explicit_artifacts(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
+    store = Store.at()
+    assert store.root == tmp_path / "cpt_search_runs"
+    assert store.tracking_uri == f"sqlite:///{tmp_path}/cpt_search_runs/mlflow.db"
+    assert store.local_tracking
+    assert store.optuna_url == f"sqlite:///{tmp_path}/cpt_search_runs/optuna.db"
+    assert store.artifact_location("q") == (tmp_path / "cpt_search_runs" / "mlruns" / "q").as_uri()
+    assert store.ray_dir("q") == tmp_path / "cpt_search_runs" / "ray" / "q"
+    store.create()
+    assert (tmp_path / "cpt_search_runs" / "locks").is_dir()
+
+
+def test_tracking_uri_flag_beats_environment(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5001")
+    from_env = Store.at(tmp_path)
+    assert from_env.tracking_uri == "http://127.0.0.1:5001" and not from_env.local_tracking
+    assert from_env.artifact_location("q") is None  # a server decides where artifacts go
+    flagged = Store.at(tmp_path, "sqlite:///elsewhere.db")
+    assert flagged.tracking_uri == "sqlite:///elsewhere.db"
+    assert flagged.artifact_location("q") == (tmp_path / "mlruns" / "q").as_uri()
+
+
+def test_experiment_per_search() -> None:
+    assert experiment_name("quickstart") == "cpt_search/quickstart"
+
+
+@pytest.mark.parametrize("name", ["", "-x", "a b", "a/b", "x" * 101])
+def test_bad_search_names(name: str) -> None:
+    with pytest.raises(ConfigError, match="a search name must start with a letter or digit"):
+        check_search_name(name)
+
+
+def test_good_search_name() -> None:
+    assert check_search_name("quickstart-2.v1_a") == "quickstart-2.v1_a"
