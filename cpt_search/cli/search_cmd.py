@@ -30,12 +30,18 @@ tracking_option = click.option(
     help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI, else the store's mlflow.db].")
 
 
-def _quiet_libraries(debug: bool) -> None:
+def _quiet_libraries(debug: bool, *, with_ray: bool = False) -> None:
     """Keep the terminal for our rows: third-party INFO chatter only with --debug."""
     if debug:
         return
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # read when mlflow is imported
+    if with_ray:
+        import ray  # noqa: F401 - ray configures its loggers on import; adjust them afterwards
+
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # Tune's Ctrl-C message points at Tuner.restore; cpt-search resumes by rerunning the command.
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)
     try:
         import optuna
 
@@ -87,7 +93,7 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
     from cpt_search.search.runner import SearchRequest, run_search
 
     debug = bool((ctx.obj or {}).get("debug"))
-    _quiet_libraries(debug)
+    _quiet_libraries(debug, with_ray=True)
     header_shown = []
 
     def on_progress(event) -> None:
@@ -106,7 +112,7 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
     outcome = run_search(request, on_progress=on_progress, on_status=lambda m: click.echo(f"# {m}"))
     _print_outcome(outcome, store)
     if not outcome.complete and not outcome.gave_up:
-        ctx.exit(130)
+        raise SystemExit(130)  # interrupted: like Ctrl-C, and the rerun resumes
 
 
 def _print_outcome(outcome, store_arg: str) -> None:

@@ -49,7 +49,7 @@ def worker_env_vars() -> dict[str, str]:
 def ray_init_kwargs(address: str | None = None, *, log_to_driver: bool = False) -> dict:
     """Keyword arguments of ``ray.init`` for a local loopback session, or to join ``address``."""
     common = {"runtime_env": {"env_vars": worker_env_vars()}, "log_to_driver": log_to_driver,
-              "ignore_reinit_error": False}
+              "logging_level": logging.INFO if log_to_driver else logging.WARNING}
     if address:
         return {"address": address, **common}
     return {"_node_ip_address": "127.0.0.1", "include_dashboard": False,

@@ -162,7 +162,8 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     data_root = prepare(space.task, request.data_dir)  # once, in the driver (STACK.md: races)
 
     storage = open_storage(store.optuna_url)
-    study = open_study(storage, name, directions, make_sampler(space))
+    sampler = make_sampler(_session_space(space, storage, name))
+    study = open_study(storage, name, directions, sampler)
     _check_identity(study, name, {"task": space.task, "budget": space.budget, "metric_name": metric_name})
     interrupted = reconcile_interrupted(study)
     if interrupted:
@@ -188,7 +189,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
         say(f"resuming {name}: {before.finished} of {target} trials already finished")
     try:
         if remaining > 0:
-            gave_up = _tune(request, space, name, study, storage, store, tracker, data_root,
+            gave_up = _tune(request, space, name, sampler, storage, store, tracker, data_root,
                             remaining, concurrency, metric_name, higher_is_better, say)
     finally:
         # Reached on success, Ctrl-C and errors alike: tidy the study and MLflow, write the front.
@@ -209,21 +210,20 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
         complete=complete, gave_up=gave_up, seconds=time.perf_counter() - started)
 
 
-def _tune(request, space, name, study, storage, store, tracker, data_root, remaining, concurrency,
+def _tune(request, space, name, sampler, storage, store, tracker, data_root, remaining, concurrency,
           metric_name, higher_is_better, say) -> bool:
     """Run ``remaining`` trials with Ray Tune; returns whether the searcher gave up."""
     from ray import tune
     from ray.tune.schedulers import FIFOScheduler
 
     from cpt_search.search.environment import ray_session
-    from cpt_search.search.samplers import make_sampler
     from cpt_search.search.searcher import ScheduleSearch
     from cpt_search.search.trainable import make_trainable
     from cpt_search.tracking.callback import SearchCallback
 
     callback = SearchCallback(tracker)
     searcher = ScheduleSearch(space, metric_name=metric_name, higher_is_better=higher_is_better,
-                              sampler=make_sampler(space), storage=storage, study_name=name,
+                              sampler=sampler, storage=storage, study_name=name,
                               on_infeasible=callback.infeasible)
     cpus = float(space.resources.cpus)
     gpus = float(space.resources.gpus)
@@ -250,6 +250,28 @@ def _tune(request, space, name, study, storage, store, tracker, data_root, remai
         log.warning("%d MLflow logging call(s) failed during the run; the study was used to repair "
                     "the records", callback.tracking_errors)
     return searcher.gave_up
+
+
+def _session_space(space, storage, name: str):
+    """The space with its sampler seed offset by the trials already in the study.
+
+    A seeded sampler restarts its random stream in every session; on a resume it would propose the
+    first session's schedules again. Offsetting the seed by the stored trial count keeps a search
+    run in one go reproducible and gives each resumed session fresh draws.
+    """
+    import dataclasses
+
+    from cpt_search.search.resume import study_exists
+
+    seed = space.sampler.seed
+    if seed is None or not study_exists(storage, name):
+        return space
+    import optuna
+
+    count = len(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
+    if count == 0:
+        return space
+    return dataclasses.replace(space, sampler=space.sampler.model_copy(update={"seed": seed + count}))
 
 
 def _trial_name(trial) -> str:
