@@ -599,7 +599,7 @@ class _Context:
                               _suggest_fix(str(loc[-1]), known, what="key"))
         if kind == "missing":
             return self.error("required key is missing", loc, fix=f"add '{loc[-1]}:' to the space")
-        message = first["msg"]
+        message = "must be a mapping of keys" if kind == "model_type" else first["msg"]
         ctx_error = (first.get("ctx") or {}).get("error")
         if ctx_error is not None:
             message = str(ctx_error)
@@ -611,6 +611,7 @@ _TYPE_FIXES = {
     "int_type": "use a whole number", "int_from_float": "use a whole number",
     "float_type": "use a number", "bool_type": "use true or false",
     "string_type": "use a string (quote it if needed)", "dict_type": "use a mapping of keys",
+    "model_type": "use a mapping, e.g. 'key: value' lines indented under it",
     "list_type": "use a list", "greater_than": "use a larger value",
     "greater_than_equal": "use a larger value", "less_than": "use a smaller value",
     "less_than_equal": "use a smaller value", "value_error": "use an allowed value",

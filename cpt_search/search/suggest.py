@@ -184,15 +184,19 @@ def enqueue_baselines(study: Any, space: SearchSpace) -> list[str]:
     module docstring); a baseline the space cannot fully express is logged.
     """
     labels = []
+    outside: list[str] = []
     for label, schedule in space.baseline_schedules():
         params, missing = encode_schedule(space, schedule)
         if missing:
-            logger.info("baseline %s lies outside the space in %s: model-based samplers will "
-                        "sample those dimensions independently", label, ", ".join(missing))
+            outside.append(f"{label} ({', '.join(missing)})")
         study.enqueue_trial(params, user_attrs={"schedule": schedule.to_dict(), "label": label,
                                                 "baseline": True, "baseline_params": params},
                             skip_if_exists=False)
         labels.append(label)
+    if outside:
+        logger.info("%d baselines lie outside the space's choices in some dimension: %s; "
+                    "model-based samplers sample those dimensions independently",
+                    len(outside), ", ".join(outside))
     return labels
 
 

@@ -133,6 +133,10 @@ ERROR_CASES = [
     pytest.param(MINIMAL + "baselines: {min_bit: 3}\n", ":3: baselines.min_bit=3",
                  ["unknown key", "did you mean 'min_bits'"], id="baseline-unknown-key"),
     pytest.param("- task: digits/mlp\n", "", ["must be a mapping"], id="not-a-mapping"),
+    pytest.param(MINIMAL + "sampler: nsga2\n", ":3: sampler='nsga2'", ["must be a mapping of keys"],
+                 id="section-not-a-mapping"),
+    pytest.param(MINIMAL + "schedule: [1, 2]\n", ":3: schedule=[1, 2]", ["valid dictionary"],
+                 id="schedule-not-a-mapping"),
 ]
 
 
