@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -107,7 +108,8 @@ def _load_cora():
     raw.mkdir(parents=True)
     for src in PLANETOID_DIR.glob("ind.cora.*"):
         (raw / src.name).symlink_to(src)
-    return Planetoid(str(root), "Cora")[0]
+    with contextlib.redirect_stdout(sys.stderr):  # PyG reports "Processing..." on stdout; keep --json clean
+        return Planetoid(str(root), "Cora")[0]
 
 
 class GCN(nn.Module):

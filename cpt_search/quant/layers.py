@@ -50,7 +50,7 @@ class QuantLayer:
         self._quantize_grads = quantize_grads
         self._act_momentum = act_momentum
         self._kernels = _backend_module(backend)
-        device = next((p.device for p in self.parameters(recurse=False)), torch.device("cpu"))
+        device = next((p.device for p in self.parameters()), torch.device("cpu"))
         self.register_buffer("act_running_min", torch.zeros((), device=device))
         self.register_buffer("act_running_range", torch.zeros((), device=device))
         self.register_buffer("act_observed", torch.zeros((), dtype=torch.bool, device=device))
@@ -74,6 +74,19 @@ class QuantLayer:
             "_used_bits",
         ):
             self.__dict__.pop(name, None)
+
+    def __getstate__(self):
+        # Picklable (torch.save(model), Ray): drop the weakref-holding input cache and the kernel
+        # module, both rebuilt on demand.
+        state = self.__dict__.copy()
+        state["_act_cache"] = None
+        state["_kernels"] = "compile" if self._kernels is not kernels else "eager"
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        state["_kernels"] = _backend_module(state["_kernels"])
+        super().__setstate__(state)
 
     # --- what the layer uses ---------------------------------------------------------------------
     @property

@@ -185,3 +185,22 @@ def test_gcn_twin_quantizes_features_weight_bias_and_error():
         ref.lin.weight.copy_(fake_quant_per_channel(ref.lin.weight, 3))
         ref.bias.copy_(fake_quant(ref.bias, 3))
     assert torch.allclose(conv(x, edge_index), ref(fake_quant(x, 3), edge_index), atol=1e-5)
+
+
+def test_quantized_model_pickles_with_its_state():
+    import io
+
+    net = _net()
+    handle = quantize_(net, ALL)
+    handle.set_bits(3, 8)
+    x = torch.randn(2, 3, 6, 6)
+    net(x)
+    net(x)  # the second call would hit the input cache
+    buffer = io.BytesIO()
+    torch.save(net, buffer)
+    buffer.seek(0)
+    clone = torch.load(buffer, weights_only=False)
+    assert type(clone[0]) is QConv2d and clone[0].bits == 3
+    net.eval()
+    clone.eval()
+    assert torch.equal(clone(x), net(x))
