@@ -1,0 +1,178 @@
+"""End to end: a real search through Ray Tune, Optuna (SQLite) and MLflow (SQLite), then export.
+
+One local Ray for the module. The space is chosen so one search shows every outcome: ``random``
+sampling (seed 3) of cosine/linear schedules with ``num_cycles`` in {2, 3, 1000} under
+``max_relative_cost: 0.05``. Schedules over the cost limit are skipped untrained; ``n=1000`` cannot fit
+the 44 steps of ``digits/mlp``'s tiny budget, so ``run_trial`` raises inside the Ray worker (a real
+failure, not a mock) and the search must record it and go on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from cpt_search.export import load_schedule, load_schedule_document
+from cpt_search.pareto import pareto_mask
+from cpt_search.schedule import Schedule
+
+SPACE = {
+    "name": "mixed", "task": "digits/mlp", "budget": "tiny", "trials": 4, "concurrency": 2,
+    "sampler": {"name": "random", "seed": 3},
+    "constraints": {"max_relative_cost": 0.05},
+    "schedule": {"profile": ["cosine", "linear"], "num_cycles": [2, 3, 1000],
+                 "min_bits": {"low": 2, "high": 8}, "bits_span": {"low": 0, "high": 3}},
+}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local, loopback-only Ray for the module (the runner reuses an initialised Ray)."""
+    import ray
+
+    from cpt_search.search.environment import apply_environment, ray_init_kwargs
+
+    apply_environment()
+    ray.init(address="local", num_cpus=2, **ray_init_kwargs(None))
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def searched(ray_local, tmp_path_factory):
+    """Run the search once; return (request, outcome, progress events)."""
+    from cpt_search.search.runner import SearchRequest, run_search
+
+    root = tmp_path_factory.mktemp("search")
+    space_path = root / "mixed.yaml"
+    space_path.write_text(yaml.safe_dump(SPACE), encoding="utf-8")
+    request = SearchRequest(space_path=space_path, store_dir=root / "store")
+    events = []
+    outcome = run_search(request, on_progress=events.append)
+    return request, outcome, events
+
+
+def mlflow_client(outcome):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(outcome.store.tracking_uri)
+    return client, client.get_experiment_by_name(outcome.experiment).experiment_id
+
+
+def study_records(outcome):
+    import optuna
+
+    from cpt_search.search.resume import open_storage
+    from cpt_search.search.results import load_records
+
+    return load_records(optuna.load_study(study_name=outcome.name,
+                                          storage=open_storage(outcome.store.optuna_url)))
+
+
+def test_every_outcome_is_recorded_in_optuna(searched) -> None:
+    _, outcome, events = searched
+    records = study_records(outcome)
+    statuses = [r.status for r in records]
+    assert outcome.complete and outcome.progress.finished == 4 == outcome.target_trials
+    assert statuses.count("complete") >= 1 and statuses.count("failed") >= 1
+    assert statuses.count("infeasible") >= 1
+    assert set(statuses) <= {"complete", "failed", "infeasible"}
+    for record in records:
+        if record.status == "failed":  # FAIL with the reason, never bogus values
+            assert record.values is None
+            assert "ConfigError" in record.error and "num_cycles" in record.error
+            assert record.schedule["num_cycles"] == 1000
+        elif record.status == "infeasible":  # never trained, told to the sampler as infeasible
+            assert record.relative_cost > 0.05 and not record.result
+        else:
+            assert record.schedule["num_cycles"] in (2, 3) and record.relative_cost <= 0.05
+            assert record.values == (record.result["metric"], record.result["bitops"])
+            assert 0.0 < record.values[0] <= 1.0 and record.result["total_steps"] == 44
+    # one progress row per finished or skipped trial, the last one with the final front
+    assert sorted(e.trial for e in events) == [r.number for r in records]
+    assert max(e.finished for e in events) == 4
+    last = max(events, key=lambda e: (e.finished, e.trial))
+    assert last.hypervolume == pytest.approx(outcome.hypervolume)
+
+
+def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
+    _, outcome, _ = searched
+    client, experiment_id = mlflow_client(outcome)
+    records = {r.number: r for r in study_records(outcome)}
+    parents = client.search_runs([experiment_id], "tags.cpt_search_role = 'search'")
+    assert len(parents) == 1 and parents[0].info.run_id == outcome.parent_run_id
+    parent = parents[0]
+    assert parent.info.status == "FINISHED"
+    assert parent.data.params["task"] == "digits/mlp" and parent.data.params["sampler"] == "random"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
+    assert artifacts == {"space.yaml", "trials.csv", "pareto_front.csv", "pareto_front.json",
+                         "pareto_front.png", "pareto_front.html"}
+    history = client.get_metric_history(parent.info.run_id, "hypervolume")
+    assert [m.step for m in history] == [1, 2, 3, 4]  # one point per finished trial
+    assert history[-1].value == pytest.approx(outcome.hypervolume)
+
+    runs = client.search_runs([experiment_id], "tags.cpt_search_role = 'trial'")
+    by_number = {int(r.data.tags["optuna_trial_number"]): r for r in runs}
+    assert sorted(by_number) == sorted(records) and len(runs) == len(records)  # one run per trial
+    expected_status = {"complete": "FINISHED", "failed": "FAILED", "infeasible": "KILLED"}
+    for number, run in by_number.items():
+        record = records[number]
+        assert run.info.status == expected_status[record.status]
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert run.data.tags["label"] == record.label
+        assert int(run.data.params["num_cycles"]) == record.schedule["num_cycles"]
+        if record.status == "failed":
+            assert "num_cycles" in run.data.tags["error"]
+        if record.status == "infeasible":
+            assert run.data.tags["infeasible"] == "true"
+        if record.status == "complete":
+            assert run.data.tags["trial_id"]  # the Ray trial that ran it
+            assert run.data.metrics["test_accuracy"] == pytest.approx(record.values[0])
+            curve = client.get_metric_history(run.info.run_id, "epoch_test_accuracy")
+            assert [m.step for m in curve] == [1, 2]
+            assert "schedule.png" in {a.path for a in client.list_artifacts(run.info.run_id)}
+
+    # The front tags agree with the Pareto mask of the finished children's own metrics.
+    finished = [r for r in runs if r.info.status == "FINISHED"]
+    values = np.array([[r.data.metrics["test_accuracy"], r.data.metrics["bitops"]] for r in finished])
+    mask = pareto_mask(values, ("maximize", "minimize"))
+    assert [r.data.tags["pareto_front"] == "true" for r in finished] == list(mask)
+    assert all(r.data.tags["pareto_front"] == "false" for r in runs if r.info.status != "FINISHED")
+    front_numbers = sorted(int(r.data.tags["optuna_trial_number"]) for r, on in zip(finished, mask) if on)
+    assert front_numbers == sorted(c.trial for c in outcome.front)
+    tagged = client.search_runs([experiment_id], 'tags.pareto_front = "true"')  # the UI filter
+    assert sorted(int(r.data.tags["optuna_trial_number"]) for r in tagged) == front_numbers
+
+
+def test_export_round_trip(searched, tmp_path: Path) -> None:
+    from cpt_search.cli import main
+
+    request, outcome, _ = searched
+    out = tmp_path / "best.yaml"
+    assert main(["export", "mixed", "--store", str(request.store_dir), "--pick", "max-metric",
+                 "-o", str(out)]) == 0
+    schedule, provenance = load_schedule_document(out)
+    best = max(outcome.front, key=lambda c: (c.metric, -c.bitops))
+    assert provenance["trial"] == best.trial and provenance["search"] == "mixed"
+    assert provenance["metric"] == best.metric and provenance["bitops"] == best.bitops
+    assert provenance["metric_name"] == "test_accuracy" and provenance["cpt_search_version"]
+    record = {r.number: r for r in study_records(outcome)}[best.trial]
+    assert load_schedule(out) == schedule == Schedule.from_dict(record.schedule)
+
+
+def test_rerun_of_a_finished_search_changes_nothing(searched) -> None:
+    from cpt_search.search.runner import run_search
+
+    request, outcome, _ = searched
+    client, experiment_id = mlflow_client(outcome)
+    before = len(client.search_runs([experiment_id], ""))
+    again = run_search(request)
+    assert again.ran_now == 0 and again.complete and again.parent_run_id == outcome.parent_run_id
+    assert len(client.search_runs([experiment_id], "")) == before
+    assert len(client.get_metric_history(outcome.parent_run_id, "hypervolume")) == 4
+    assert [c.trial for c in again.front] == [c.trial for c in outcome.front]
