@@ -10,14 +10,15 @@ import click
 from cpt_search.cli.schedule_options import with_schedule
 from cpt_search.schedule import Schedule
 
-_HEADER = f"{'epoch':>5} {'step':>7} {'loss':>8} {'metric':>8} {'accuracy':>8} {'mean_bits':>9} " \
-          f"{'GBitOPs':>12} {'seconds':>8}"
+def _header(metric_name: str) -> str:
+    return (f"{'epoch':>5} {'step':>7} {'loss':>8} {metric_name:>13} {'mean_bits':>9} "
+            f"{'GBitOPs':>12} {'seconds':>8}")
 
 
 def _row(record) -> str:
-    accuracy = "-" if record.accuracy is None else f"{record.accuracy:.4f}"
-    return (f"{record.epoch:>5d} {record.step:>7d} {record.loss:>8.4f} {record.metric:>8.4f} "
-            f"{accuracy:>8} {record.mean_bits_so_far:>9.3f} {record.bitops_so_far / 1e9:>12.1f} "
+    """One fixed-width row; the metric column is accuracy or bits per character, per the task."""
+    return (f"{record.epoch:>5d} {record.step:>7d} {record.loss:>8.4f} {record.metric:>13.4f} "
+            f"{record.mean_bits_so_far:>9.3f} {record.bitops_so_far / 1e9:>12.1f} "
             f"{record.seconds:>8.1f}")
 
 
@@ -54,7 +55,7 @@ def train(task: str, budget: str, seed: int, data_dir: str | None, download: boo
         click.echo(f"{task} ({budget} budget, seed {seed}) under {schedule.label}; "
                    f"metric: {entry.metric_name} ({'higher' if entry.higher_is_better else 'lower'}"
                    f" is better)")
-        click.echo(_HEADER)
+        click.echo(_header(entry.metric_name))
     result = run_trial(spec, on_epoch=on_epoch, progress=not as_json)
     if as_json:
         click.echo(json.dumps(result.to_dict(with_epochs=False), sort_keys=True))

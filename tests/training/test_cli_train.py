@@ -30,7 +30,8 @@ def test_train_table_has_one_row_per_epoch_and_a_summary(capsys):
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["epoch", "step"])
     rows = lines[header + 1:header + 3]
     assert [row.split()[:2] for row in rows] == [["1", "22"], ["2", "44"]]
-    assert all(row.split()[5] == "6.000" for row in rows)  # mean bits so far
+    assert all(row.split()[4] == "6.000" for row in rows)  # mean bits so far
+    assert lines[header].split()[3] == "test_accuracy"
     assert any(line.startswith("test_accuracy ") for line in lines)
     assert any("44 steps in" in line for line in lines)
 
