@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -285,6 +286,11 @@ def ui(store: str, port: int, tracking_uri: str | None) -> None:
     click.echo("the parent run holds pareto_front.png/.html/.csv/.json and the hypervolume curve.")
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
     process = subprocess.Popen(ui_command(where.tracking_uri, port), env=env)
+
+    def stop(signum, frame):  # SIGTERM (e.g. from a service manager) stops the server like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop)
     try:
         code = process.wait()
     except KeyboardInterrupt:
@@ -294,6 +300,8 @@ def ui(store: str, port: int, tracking_uri: str | None) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
         code = 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if code:
         raise TrackingError("mlflow ui exited with an error", key="exit status", value=code,
                             fix="see its output above")
