@@ -56,7 +56,8 @@ def plot_front_png(candidates: Sequence[Candidate], front: Collection[int], path
                     where="post" if higher_is_better else "pre", color="tab:red", linewidth=1.0)
             ax.scatter([c.bitops / GIGA for c in on_front], [c.metric for c in on_front], s=70,
                        facecolors="none", edgecolors="tab:red", linewidths=1.5, label="Pareto front")
-        ax.set_xlabel("training GBitOPs (per-layer accounting)")
+        ax.set_xscale("log")  # FP32 costs 10-30x a low-bit schedule: a linear axis hides the front
+        ax.set_xlabel("training GBitOPs (per-layer accounting, log scale)")
         better = "higher is better" if higher_is_better else "lower is better"
         ax.set_ylabel(f"{metric_name} ({better})")
         ax.set_title(title or "Pareto front", fontsize=10)
@@ -105,7 +106,8 @@ def plot_front_html(candidates: Sequence[Candidate], front: Collection[int], pat
             hovertemplate="%{text}<extra>front</extra>",
         ))
     better = "higher is better" if higher_is_better else "lower is better"
-    fig.update_layout(title=title or "Pareto front", xaxis_title="training GBitOPs (per-layer accounting)",
+    fig.update_layout(title=title or "Pareto front", xaxis_type="log",
+                      xaxis_title="training GBitOPs (per-layer accounting, log scale)",
                       yaxis_title=f"{metric_name} ({better})", template="plotly_white")
     path = Path(path)
     fig.write_html(str(path), include_plotlyjs=True, full_html=True)
