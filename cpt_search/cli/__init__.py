@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        cli.main(args=args, prog_name="cpt-search", standalone_mode=False)
+        code = cli.main(args=args, prog_name="cpt-search", standalone_mode=False)
     except CptSearchError as error:
         if debug:
             traceback.print_exc()
@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             hint = f" (see '{error.ctx.command_path} --help')"
         click.echo(f"error: {error.format_message()}{hint}", err=True)
         return error.exit_code
-    return 0
+    # Without standalone mode, click returns ctx.exit(N)'s code (or the command's return value).
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

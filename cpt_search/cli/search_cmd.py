@@ -82,10 +82,12 @@ def _progress_row(event) -> str:
               help="Join this Ray cluster ('auto', or $RAY_ADDRESS) [default: a local Ray].")
 @tracking_option
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data root for the task's dataset.")
+@click.option("--download", is_flag=True,
+              help="Allow the standard dataset download (torchvision / torch-geometric) if files are missing.")
 @click.pass_context
 def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
         concurrency: int | None, store: str, ray_address: str | None, tracking_uri: str | None,
-        data_dir: str | None) -> None:
+        data_dir: str | None, download: bool) -> None:
     """Run (or resume) the multi-objective schedule search described by SPACE (a YAML file).
 
     Rerunning the same command after Ctrl-C or a crash continues the search: finished trials are
@@ -109,7 +111,7 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
     metric_name = [TASKS.get(load_space(space).task, where=space, key="task").metric_name]
     request = SearchRequest(space_path=space, name=name, trials=trials, concurrency=concurrency,
                             store_dir=store, ray_address=ray_address, tracking_uri=tracking_uri,
-                            data_dir=data_dir, ray_logs=debug)
+                            data_dir=data_dir, download=download, ray_logs=debug)
     outcome = run_search(request, on_progress=on_progress, on_status=lambda m: click.echo(f"# {m}"))
     _print_outcome(outcome, store)
     if not outcome.complete and not outcome.gave_up:
@@ -244,28 +246,30 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
 # ---------------------------------------------------------------------- ui
 
 
-def _port_free(port: int) -> bool:
+def _port_free(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         try:
-            sock.bind(("127.0.0.1", port))
+            sock.bind((host, port))
         except OSError:
             return False
     return True
 
 
-def ui_command(tracking_uri: str, port: int) -> list[str]:
-    """The ``mlflow ui`` command line: loopback only, one worker (STACK.md: 5 s and 0.4 GB instead
-    of 20 s, 15 processes and 1.6 GB)."""
+def ui_command(tracking_uri: str, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The ``mlflow ui`` command line: loopback by default, one worker (STACK.md: 5 s and 0.4 GB
+    instead of 20 s, 15 processes and 1.6 GB)."""
     return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,
-            "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+            "--host", host, "--port", str(port), "--workers", "1"]
 
 
 @click.command("ui")
 @store_option
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
-              help="Port on 127.0.0.1.")
+              help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to serve on; 0.0.0.0 only inside a container whose port you publish.")
 @tracking_option
-def ui(store: str, port: int, tracking_uri: str | None) -> None:
+def ui(store: str, port: int, host: str, tracking_uri: str | None) -> None:
     """Start the MLflow UI on the store (127.0.0.1) and print how to find each search's front."""
     from cpt_search.search.snapshot import search_names
 
@@ -274,10 +278,10 @@ def ui(store: str, port: int, tracking_uri: str | None) -> None:
     if where.local_tracking and not (where.root / "mlflow.db").is_file():
         raise TrackingError("no MLflow database in the store", where=str(where.root),
                             fix="run a search first ('cpt-search run SPACE.yaml') or pass --store DIR")
-    if not _port_free(port):
+    if not _port_free(port, host):
         raise ConfigError("the port is in use on 127.0.0.1", key="--port", value=port,
                           fix=f"pass another port, e.g. --port {port + 1}")
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     names = search_names(where)
     click.echo(f"MLflow UI: {url}   (store {where.root}; Ctrl-C stops it)")
     if names:
@@ -285,7 +289,7 @@ def ui(store: str, port: int, tracking_uri: str | None) -> None:
     click.echo(f"in an experiment, search runs with:  {FRONT_FILTER}   to list its Pareto front;")
     click.echo("the parent run holds pareto_front.png/.html/.csv/.json and the hypervolume curve.")
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
-    process = subprocess.Popen(ui_command(where.tracking_uri, port), env=env)
+    process = subprocess.Popen(ui_command(where.tracking_uri, port, host), env=env)
 
     def stop(signum, frame):  # SIGTERM (e.g. from a service manager) stops the server like Ctrl-C
         raise KeyboardInterrupt

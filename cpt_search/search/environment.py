@@ -25,6 +25,11 @@ OFFLINE_ENV = {
     # reporter, verbose=0 prints nothing.
     "RAY_AIR_NEW_OUTPUT": "0",
 }
+# Ray 2.60 on Linux ignores ``_node_ip_address="127.0.0.1"``: ``resolve_ip_for_localhost`` swaps a
+# loopback address for one found by probing the network, and every Ray process then listens on all
+# interfaces. With clusters "disabled" (the switch Ray uses on macOS/Windows), a local node stays
+# on 127.0.0.1. Only for a local session: joining a cluster needs a reachable address.
+LOCAL_ONLY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 # Epoch reports carry no objective keys on purpose (see cpt_search.search.trainable); Tune would
 # otherwise insist that every report contains them.
 REQUIRED_ENV = {"TUNE_DISABLE_STRICT_METRIC_CHECKING": "1"}
@@ -32,18 +37,28 @@ OBJECT_STORE_BYTES = 256 * 2**20  # trials exchange only small dicts; Ray's defa
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the directory holding cpt_search/
 
 
-def apply_environment() -> None:
-    """Set the variables above in this process (inherited by a local Ray's workers)."""
+def apply_environment(*, local: bool = False) -> None:
+    """Set the variables above in this process (inherited by a local Ray's workers).
+
+    ``local=True`` also keeps a Ray started here on loopback, even when ``ray`` was imported
+    before this call (its constant is read at import, so it is set on the module too).
+    """
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     os.environ.update(REQUIRED_ENV)
+    if local:
+        os.environ.update(LOCAL_ONLY_ENV)
+        from ray._private import ray_constants
+
+        ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def worker_env_vars() -> dict[str, str]:
     """Variables every trial worker gets: the offline settings and an import path to this package
     (so a source checkout works without ``pip install -e .``)."""
     python_path = os.pathsep.join(p for p in (PACKAGE_ROOT, os.environ.get("PYTHONPATH", "")) if p)
-    return {**OFFLINE_ENV, "PYTHONPATH": python_path}
+    local = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") == "0"
+    return {**OFFLINE_ENV, **(LOCAL_ONLY_ENV if local else {}), "PYTHONPATH": python_path}
 
 
 def ray_init_kwargs(address: str | None = None, *, log_to_driver: bool = False) -> dict:
@@ -62,13 +77,13 @@ def ray_session(address: str | None = None, *, log_to_driver: bool = False) -> I
 
     Yields whether this call started Ray. ``address`` (or ``$RAY_ADDRESS``) joins a cluster.
     """
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    apply_environment(local=address is None)
     import ray
 
-    apply_environment()
     if ray.is_initialized():
         yield False
         return
-    address = address or os.environ.get("RAY_ADDRESS") or None
     kwargs = ray_init_kwargs(address, log_to_driver=log_to_driver)
     if address is None:
         # ray.init(address=None) would itself look at RAY_ADDRESS; make "start a local Ray" explicit.

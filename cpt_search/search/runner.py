@@ -50,6 +50,7 @@ class SearchRequest:
         ray_address: join this Ray cluster (``auto``) instead of starting a local one.
         tracking_uri: MLflow tracking URI (default: the store's SQLite file).
         data_dir: data root for the task's dataset.
+        download: allow the standard torchvision / torch-geometric download of missing data.
         ray_logs: forward trial workers' stdout/stderr to this process (debugging).
     """
 
@@ -61,6 +62,7 @@ class SearchRequest:
     ray_address: str | None = None
     tracking_uri: str | None = None
     data_dir: str | Path | None = None
+    download: bool = False
     ray_logs: bool = False
 
 
@@ -159,7 +161,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     directions = ("maximize" if higher_is_better else "minimize", "minimize")
 
     say(f"preparing data for {space.task}")
-    data_root = prepare(space.task, request.data_dir)  # once, in the driver (STACK.md: races)
+    data_root = prepare(space.task, request.data_dir, request.download)  # once, in the driver (STACK.md: races)
 
     storage = open_storage(store.optuna_url)
     sampler = make_sampler(_session_space(space, storage, name))

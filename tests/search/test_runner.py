@@ -37,7 +37,7 @@ def ray_local():
 
     from cpt_search.search.environment import apply_environment, ray_init_kwargs
 
-    apply_environment()
+    apply_environment(local=True)
     ray.init(address="local", num_cpus=2, **ray_init_kwargs(None))
     yield
     ray.shutdown()
