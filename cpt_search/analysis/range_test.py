@@ -8,8 +8,11 @@ a staircase (``steps_per_bits`` steps per precision); this module scores each st
 The rule, per stage of ``N`` steps at ``b`` bits (for a loss; signs flip for a higher-is-better
 training metric):
 
-* ``head`` = the stage's first ``q = max(2, round(head_frac * N))`` steps, ``tail`` = its last ``q``;
-* ``improvement = mean(head) - mean(tail)``: how much training progressed during the stage;
+* ``tail`` = the stage's last ``q = max(2, round(head_frac * N))`` steps; ``head`` = the previous
+  stage's tail (the first stage, or after a diverged one: its own first ``q`` steps);
+* ``improvement = mean(head) - mean(tail)``: how much lower the loss is at the end of this stage
+  than at the end of the previous one. Comparing stage ends, not a stage's start with its end, keeps
+  the shock of switching precision (the loss often jumps for a few steps) from counting as progress;
 * ``noise = sqrt(var(head) / q + var(tail) / q)``: the standard error of that difference under
   step-to-step noise (sample variances, ddof = 1);
 * the stage **works** when ``improvement > z * noise`` (default ``z = 3``: clearly above noise) **and**
@@ -44,7 +47,8 @@ class StageScore:
     Attributes:
         bits: forward bits of the stage.
         steps: steps trained at it.
-        head_mean, tail_mean: mean training value over the stage's first and last ``q`` steps.
+        head_mean, tail_mean: mean training value over the previous stage's last ``q`` steps (the
+            first stage: its own first ``q``) and over this stage's last ``q`` steps.
         improvement: progress during the stage (positive = training got better).
         noise: standard error of ``improvement``.
         works: whether the stage passes the rule (see the module docstring).
@@ -85,9 +89,10 @@ class RangeTestScore:
     @property
     def rule(self) -> str:
         """The rule in one line, for reports."""
-        return (f"smallest bits whose stage improves {self.value_name} by more than {self.z:g} "
-                f"standard errors and by at least {self.min_frac:g} x the best stage's improvement "
-                f"(head/tail = {self.head_frac:g} of the stage)")
+        return (f"smallest bits whose stage ends with {self.value_name} better than the previous "
+                f"stage's end by more than {self.z:g} standard errors and by at least "
+                f"{self.min_frac:g} x the best stage's improvement (stage ends = last "
+                f"{self.head_frac:g} of each stage)")
 
 
 def score_stages(bits_list: Sequence[int], stage_values: Sequence[Sequence[float]], *,
@@ -104,6 +109,7 @@ def score_stages(bits_list: Sequence[int], stage_values: Sequence[Sequence[float
                           key="rule", value=(z, min_frac, head_frac), fix="use the defaults")
     sign = -1.0 if higher_is_better else 1.0  # improvement = sign * (head - tail)
     raw = []
+    previous_tail: np.ndarray | None = None
     for bits, values in zip(bits_list, stage_values):
         values = np.asarray(values, dtype=np.float64)
         if values.size < 4:
@@ -111,12 +117,16 @@ def score_stages(bits_list: Sequence[int], stage_values: Sequence[Sequence[float
                               value=int(values.size), fix=f"train >= {MIN_STEPS_PER_BITS} steps "
                                                           "per precision")
         q = max(2, int(round(head_frac * values.size)))
-        head, tail = values[:q], values[-q:]
-        if not np.isfinite(values).all():
+        tail = values[-q:]
+        # After a stage that diverged (or at the start) there is no previous end to compare with.
+        usable = previous_tail is not None and np.isfinite(previous_tail).all()
+        head = previous_tail if usable else values[:q]
+        previous_tail = tail
+        if not (np.isfinite(head).all() and np.isfinite(values).all()):
             raw.append((int(bits), values.size, math.nan, math.nan, math.nan, math.nan))
             continue
         improvement = sign * (head.mean() - tail.mean())
-        noise = math.sqrt(head.var(ddof=1) / q + tail.var(ddof=1) / q)
+        noise = math.sqrt(head.var(ddof=1) / head.size + tail.var(ddof=1) / q)
         raw.append((int(bits), values.size, float(head.mean()), float(tail.mean()),
                     float(improvement), noise))
     finite = [r[4] for r in raw if math.isfinite(r[4])]

@@ -342,7 +342,7 @@ def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per
     if as_json:
         click.echo(json.dumps(document))
         return
-    table = Table(("bits", "steps", "loss (first q)", "loss (last q)", "improvement", "noise (se)",
+    table = Table(("bits", "steps", "loss before (prev. end)", "loss at stage end", "improvement", "noise (se)",
                    "works"),
                   tuple((s.bits, s.steps, s.head_mean, s.tail_mean, s.improvement, s.noise, s.works)
                         for s in score.stages),

@@ -23,18 +23,32 @@ def test_picks_first_precision_that_clearly_trains():
         _stage(2.30, 2.30, 0.05, rng),   # 2 bits: noise around the initial loss
         _stage(2.30, 2.25, 0.05, rng),   # 3 bits: drifts, but within noise of nothing
         _stage(2.25, 1.20, 0.05, rng),   # 4 bits: trains
-        _stage(1.20, 0.80, 0.05, rng),   # 5 bits: keeps training
-        _stage(0.80, 0.70, 0.05, rng),
+        _stage(1.20, 1.00, 0.05, rng),   # 5 bits: keeps training, more slowly
+        _stage(1.00, 0.95, 0.05, rng),
     ]
     score = score_stages([2, 3, 4, 5, 6], stages)
     assert [s.works for s in score.stages] == [False, False, True, False, False]
     assert score.suggested_min_bits == 4
     s4 = score.stages[2]
     q = round(0.25 * N)
-    assert s4.head_mean == pytest.approx(stages[2][:q].mean())
-    assert s4.improvement == pytest.approx(stages[2][:q].mean() - stages[2][-q:].mean())
-    noise = math.sqrt(stages[2][:q].var(ddof=1) / q + stages[2][-q:].var(ddof=1) / q)
+    previous_end, end = stages[1][-q:], stages[2][-q:]  # stage ends are compared
+    assert s4.head_mean == pytest.approx(previous_end.mean())
+    assert s4.improvement == pytest.approx(previous_end.mean() - end.mean())
+    noise = math.sqrt(previous_end.var(ddof=1) / q + end.var(ddof=1) / q)
     assert s4.noise == pytest.approx(noise)
+    first = score.stages[0]  # the first stage compares its own start and end
+    assert first.head_mean == pytest.approx(stages[0][:q].mean())
+
+
+def test_switching_shock_is_not_progress():
+    rng = np.random.default_rng(4)
+    flat = _stage(2.3, 2.3, 0.02, rng)
+    shocked = _stage(2.3, 2.3, 0.02, rng)
+    shocked[:10] += 2.0  # the loss jumps when the precision changes, then settles where it was
+    stages = [flat, shocked, _stage(2.3, 1.0, 0.02, rng)]
+    score = score_stages([2, 3, 4], stages)
+    assert abs(score.stages[1].improvement) < 0.05 and not score.stages[1].works
+    assert score.suggested_min_bits == 4
 
 
 def test_progress_below_fraction_of_best_does_not_count():
