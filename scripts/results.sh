@@ -2,7 +2,8 @@
 # Regenerate the measured tables of docs/results.md: one command per table, CPU, default budgets.
 #
 #   scripts/results.sh TABLE...     TABLE in: cora citeseer fashion shakespeare
-#                                             critical-cora critical-fashion range-cora range-fashion all
+#                                             critical-cora critical-cora-recovery critical-fashion
+#                                             range-cora range-fashion all
 #
 # Each table's Markdown/CSV/JSON/PNG land in docs/results/<name>/; every training is an MLflow run in
 # $STORE (default cpt_search_runs/results; `cpt-search ui --store $STORE` shows them). Rerunning a
@@ -34,6 +35,8 @@ table() {
                    --out "$OUT/reproduce-shakespeare-lstm" ;;
     critical-cora)    cpt critical-period --task cora/gcn --impair-bits 2 --impair-fracs 0,0.1,0.25,0.5,0.75 \
                         "${common[@]}" --out "$OUT/critical-cora-gcn" ;;
+    critical-cora-recovery) cpt critical-period --task cora/gcn --impair-bits 2 --impair-fracs 0,0.1,0.25,0.5 \
+                        --recovery-frac 0.25 "${common[@]}" --out "$OUT/critical-cora-gcn-recovery" ;;
     critical-fashion) cpt critical-period --task fashion-mnist/cnn --impair-bits 3 --impair-fracs 0,0.25,0.5 \
                         "${common[@]}" --out "$OUT/critical-fashion-mnist-cnn" ;;
     range-cora)       mkdir -p "$OUT/range-cora-gcn"
@@ -45,11 +48,11 @@ table() {
                         --threads 1 --plot "$OUT/range-fashion-mnist-cnn/range.png" \
                         --write-space "$OUT/range-fashion-mnist-cnn/space.yaml" \
                         | tee "$OUT/range-fashion-mnist-cnn/range.md" ;;
-    all) for t in cora citeseer critical-cora range-cora fashion critical-fashion range-fashion shakespeare; do
+    all) for t in cora citeseer critical-cora critical-cora-recovery range-cora fashion critical-fashion range-fashion shakespeare; do
            table "$t"; done ;;
     *) echo "results.sh: unknown table '$1' (see the header of $0)" >&2; exit 2 ;;
   esac
 }
 
-[ $# -gt 0 ] || { sed -n '2,11p' "$0"; exit 2; }
+[ $# -gt 0 ] || { sed -n '2,12p' "$0"; exit 2; }
 for t in "$@"; do table "$t"; done

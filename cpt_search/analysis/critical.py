@@ -3,7 +3,8 @@
 The study (after Achille et al. 2019, as Better Schedules argue about aggressive early quantization):
 train at ``impair_bits`` over a window of a fraction ``f`` of training and at ``base_bits``
 elsewhere, with the window at the start (``[0, f)``) or, as the control, at the end
-(``[1 - f, 1)``); evaluate at ``base_bits``. Damage is the metric lost against the unimpaired
+(``[1 - f, 1)``, or ``[1 - r - f, 1 - r)`` with a recovery of ``r`` at ``base_bits`` after it);
+evaluate at ``base_bits``. Damage is the metric lost against the unimpaired
 control, signed so that a positive damage is always worse (for a lower-is-better metric such as bits
 per character it is ``metric - control``). The claim: early windows cost more than equally long
 late ones, because later high precision does not recover what the early window broke.

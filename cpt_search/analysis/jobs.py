@@ -118,15 +118,19 @@ def static_row_name(max_bits: int, grad_bits: int) -> str:
 
 def critical_period_jobs(seeds: int, *, impair_bits: int = 3, base_bits: int = 8,
                          grad_bits: int = 8,
-                         impair_fracs: Sequence[float] = (0.0, 0.1, 0.25, 0.5)) -> list[Job]:
-    """Early windows ``[0, f)`` and late windows ``[1 - f, 1)`` for each ``f``, plus the control.
+                         impair_fracs: Sequence[float] = (0.0, 0.1, 0.25, 0.5),
+                         recovery_frac: float = 0.0) -> list[Job]:
+    """Early windows ``[0, f)`` and late windows ``[1 - r - f, 1 - r)`` for each ``f``, plus the control.
 
     A fraction of 0 is the unimpaired control (static ``base_bits``), trained once per seed and
-    shared by both curves; it is always included.
+    shared by both curves; it is always included. ``recovery_frac`` (``r``, default 0: late windows
+    end the run) leaves the last ``r`` of training at ``base_bits`` after a late window, so an early
+    and a late window both get high-precision steps to recover in.
 
     Raises:
-        ConfigError: fractions outside ``0 <= f < 1`` or repeated, bits out of range,
-            ``impair_bits >= base_bits`` (keys are the CLI flags).
+        ConfigError: fractions outside ``0 <= f < 1`` or repeated, ``f + r > 1`` (a late window
+            that does not fit), bits out of range, ``impair_bits >= base_bits`` (keys are the CLI
+            flags).
     """
     _check_bits_flag("--impair-bits", impair_bits)
     _check_bits_flag("--bits", base_bits)
@@ -136,6 +140,16 @@ def critical_period_jobs(seeds: int, *, impair_bits: int = 3, base_bits: int = 8
                           f"bits={base_bits})", key="--impair-bits", value=impair_bits,
                           fix="an impairment window trains at lower precision than the rest")
     fracs = _check_fracs(impair_fracs)
+    if isinstance(recovery_frac, bool) or not isinstance(recovery_frac, numbers.Real) \
+            or not 0.0 <= float(recovery_frac) < 1.0:
+        raise ConfigError("0 <= recovery fraction < 1 must hold", key="--recovery-frac",
+                          value=recovery_frac, fix="leave e.g. 0.25 of training after late windows")
+    recovery = float(recovery_frac)
+    if fracs[-1] + recovery > 1.0 + 1e-9:
+        raise ConfigError(f"a late window must fit before the recovery: impair fraction + recovery "
+                          f"<= 1 must hold, but got ({fracs[-1]:g} + {recovery:g})",
+                          key="--impair-fracs", value=fracs[-1],
+                          fix="shorten the window or the recovery")
     control = impairment_window(impair_bits, base_bits, grad_bits, 0.0, 0.0,
                                 name=f"control {base_bits}/{grad_bits}")
     jobs: list[Job] = []
@@ -144,7 +158,8 @@ def critical_period_jobs(seeds: int, *, impair_bits: int = 3, base_bits: int = 8
         for frac in fracs:
             if frac == 0.0:
                 continue
-            for kind, start, end in ((EARLY, 0.0, frac), (LATE, 1.0 - frac, 1.0)):
+            late_end = 1.0 - recovery
+            for kind, start, end in ((EARLY, 0.0, frac), (LATE, max(0.0, late_end - frac), late_end)):
                 row = f"{kind} {frac:g}"
                 window = impairment_window(impair_bits, base_bits, grad_bits, start, end,
                                            name=f"{row} @{impair_bits}b, {base_bits}/{grad_bits}")

@@ -221,11 +221,13 @@ def _parse_fracs(text: str) -> list[float]:
 @click.option("--bits", "base_bits", default=8, show_default=True, type=int,
               help="Forward bits outside the window (and in evaluation).")
 @click.option("--grad-bits", default=8, show_default=True, type=int, help="Gradient bits, held fixed.")
+@click.option("--recovery-frac", default=0.0, show_default=True, type=float,
+              help="Fraction of training at --bits after each late window (0: late windows end the run).")
 def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_per_trial: int,
                     gpus_per_trial: float, store_dir: str | None, tracking_uri: str | None,
                     name: str | None, out_dir: str | None, data_dir: str | None,
                     ray_address: str | None, fmt: str, impair_bits: int, impair_fracs: str,
-                    base_bits: int, grad_bits: int) -> None:
+                    base_bits: int, grad_bits: int, recovery_frac: float) -> None:
     """Train with a low-precision window at the start and, as the control, at the end of training;
     report the damage vs window length (the critical-learning-period test)."""
     from cpt_search.analysis.jobs import check_seeds, critical_period_jobs
@@ -236,11 +238,12 @@ def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_p
     check_seeds(seeds)
     fracs = _parse_fracs(impair_fracs)
     jobs = critical_period_jobs(seeds, impair_bits=impair_bits, base_bits=base_bits,
-                                grad_bits=grad_bits, impair_fracs=fracs)
+                                grad_bits=grad_bits, impair_fracs=fracs, recovery_frac=recovery_frac)
+    recovery = f"-r{recovery_frac:g}" if recovery_frac else ""
     name = check_search_name(name or f"critical-{_slug(task)}-{budget}-i{impair_bits}-b{base_bits}"
-                                      f"-g{grad_bits}")
+                                      f"-g{grad_bits}{recovery}")
     params = {"task": task, "budget": budget, "impair_bits": impair_bits, "bits": base_bits,
-              "grad_bits": grad_bits}
+              "grad_bits": grad_bits, "recovery_frac": recovery_frac}
     outcomes, recorder, store = _run(
         jobs, entry, name, "critical-period", params, budget=budget, fmt=fmt, store_dir=store_dir,
         tracking_uri=tracking_uri, concurrency=concurrency, cpus_per_trial=cpus_per_trial,
@@ -254,7 +257,10 @@ def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_p
                           base_bits=base_bits, grad_bits=grad_bits,
                           settings={**params, "seeds": seeds, "impair_fracs": fracs, "name": name})
     out = _out_dir(out_dir, store, name)
-    text = (f"# {task} ({budget}): {impair_bits}-bit windows, {base_bits}/{grad_bits} elsewhere\n\n"
+    late = (f"late windows end at {1 - recovery_frac:g} of training" if recovery_frac
+            else "late windows end the run")
+    text = (f"# {task} ({budget}): {impair_bits}-bit windows, {base_bits}/{grad_bits} elsewhere; "
+            f"{late}\n\n"
             f"{seeds} seed(s); damage = {entry.metric_name} lost vs the control (positive = worse).\n\n"
             + report.table().markdown() + "\n" + report.pairs_table().markdown())
     files = [out / "critical.md", out / "critical.csv", out / "critical.json", out / "critical.png"]

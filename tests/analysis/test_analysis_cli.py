@@ -27,6 +27,8 @@ def run_cli(capsys, *args):
     (["critical-period", "--task", "digits/mlp", "--impair-fracs", "0,x"], "numbers separated by commas"),
     (["critical-period", "--task", "digits/mlp", "--impair-bits", "8", "--bits", "8"], "impair_bits < bits must hold"),
     (["critical-period", "--task", "cifar99/gcn"], "unknown task"),
+    (["critical-period", "--task", "digits/mlp", "--impair-fracs", "0,0.6", "--recovery-frac", "0.5"],
+     "impair fraction + recovery <= 1 must hold"),
     (["range-test", "--task", "digits/mlp", "--start-bits", "8", "--max-bits", "8"], "start_bits < max_bits must hold"),
     (["range-test", "--task", "digits/mlp", "--start-bits", "0"], "--start-bits=0: bits must be an integer"),
     (["range-test", "--task", "digits/mlp", "--steps-per-bits", "3"], "--steps-per-bits=3: steps_per_bits >= 8"),

@@ -101,3 +101,18 @@ def test_critical_bad_inputs(kwargs, key, text):
     with pytest.raises(ConfigError) as info:
         critical_period_jobs(1, **kwargs)
     assert info.value.key == key and text in str(info.value)
+
+
+def test_critical_late_windows_with_recovery():
+    jobs = critical_period_jobs(1, impair_bits=2, base_bits=8, grad_bits=8,
+                                impair_fracs=(0, 0.25, 0.5), recovery_frac=0.25)
+    by_row = {job.row: job for job in jobs}
+    late, _ = by_row["late 0.5"].schedule.tracks(200)
+    assert np.flatnonzero(late == 2).tolist() == list(range(50, 150))
+    early, _ = by_row["early 0.25"].schedule.tracks(200)
+    assert np.flatnonzero(early == 2).tolist() == list(range(0, 50))
+    with pytest.raises(ConfigError) as info:
+        critical_period_jobs(1, impair_fracs=(0.5, 0.75), recovery_frac=0.5)
+    assert info.value.key == "--impair-fracs" and "impair fraction + recovery <= 1" in str(info.value)
+    with pytest.raises(ConfigError, match="0 <= recovery fraction < 1"):
+        critical_period_jobs(1, recovery_frac=1.0)
