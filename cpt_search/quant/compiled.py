@@ -18,6 +18,7 @@ import time
 
 import torch
 
+from cpt_search.quant import kernels
 from cpt_search.quant.kernels import MIN_SCALE, _dense_layout, noise_table, num_levels
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,17 @@ def _kernel(name: str):
     return fn
 
 
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    # Elementwise work does not care about order: viewing every dense tensor (contiguous or
+    # channels-last) as its 1-D storage gives one compiled graph for all ranks and layouts, where
+    # per-rank graphs (and a separate one for a size-1 channel dim) hit Dynamo's recompile limit.
+    return x.as_strided((x.numel(),), (1,), x.storage_offset())
+
+
+def _unflat(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return y.as_strided(like.shape, like.stride())
+
+
 def _timed(name: str, *args):
     fn = _kernel(name)
     if name in compile_seconds:
@@ -75,23 +87,63 @@ def _timed(name: str, *args):
     return out
 
 
+_broken: list[str] = []  # set once compilation failed: the eager kernels take over for good
+
+
+def _fallback(error: Exception) -> None:
+    if not _broken:
+        logger.warning("torch.compile of the quantizers failed (%s); using the eager kernels", error)
+        _broken.append(str(error))
+
+
 def quantize_nearest(x: torch.Tensor, bits: int):
     """Compiled :func:`cpt_search.quant.kernels.quantize_nearest`: ``(x_hat, min, max)``."""
-    x_hat, lo, hi = _timed("nearest", x, _levels(bits, x.device))
+    if not _broken:
+        try:
+            return _quantize_nearest(x, bits)
+        except Exception as error:  # no C++ compiler, Dynamo limits: training must go on
+            _fallback(error)
+    return kernels.quantize_nearest(x, bits)
+
+
+def quantize_with_range(x: torch.Tensor, bits: int, lo, hi, *, clamp: bool = True) -> torch.Tensor:
+    """Compiled round-to-nearest on a given range, always clamped (evaluation, running range)."""
+    if not _broken:
+        try:
+            return _quantize_with_range(x, bits, lo, hi)
+        except Exception as error:
+            _fallback(error)
+    return kernels.quantize_with_range(x, bits, lo, hi, clamp=True)
+
+
+def quantize_stochastic(x: torch.Tensor, bits: int) -> torch.Tensor:
+    """Compiled :func:`cpt_search.quant.kernels.quantize_stochastic`."""
+    if not _broken:
+        try:
+            return _quantize_stochastic(x, bits)
+        except Exception as error:
+            _fallback(error)
+    return kernels.quantize_stochastic(x, bits)
+
+
+def _quantize_nearest(x: torch.Tensor, bits: int):
+    x = _dense_layout(x)
+    x_hat, lo, hi = _timed("nearest", _flat(x), _levels(bits, x.device))
+    x_hat = _unflat(x_hat, x)
     if x.device.type == "cpu":
         return x_hat, lo.item(), hi.item()
     return x_hat, lo, hi
 
 
-def quantize_with_range(x: torch.Tensor, bits: int, lo, hi, *, clamp: bool = True) -> torch.Tensor:
-    """Compiled round-to-nearest on a given range, always clamped (evaluation, running range)."""
+def _quantize_with_range(x: torch.Tensor, bits: int, lo, hi) -> torch.Tensor:
+    x = _dense_layout(x)
     lo = torch.as_tensor(lo, dtype=x.dtype, device=x.device)
     hi = torch.as_tensor(hi, dtype=x.dtype, device=x.device)
-    return _timed("with_range", x, _levels(bits, x.device), lo, hi)
+    return _unflat(_timed("with_range", _flat(x), _levels(bits, x.device), lo, hi), x)
 
 
-def quantize_stochastic(x: torch.Tensor, bits: int) -> torch.Tensor:
-    """Compiled :func:`cpt_search.quant.kernels.quantize_stochastic`."""
+def _quantize_stochastic(x: torch.Tensor, bits: int) -> torch.Tensor:
     x = _dense_layout(x)
-    noise = noise_table(x.device, x.dtype).window(x)
-    return _timed("stochastic", x, noise, _levels(bits, x.device))
+    flat = _flat(x)
+    noise = noise_table(x.device, x.dtype).window(flat)
+    return _unflat(_timed("stochastic", flat, noise, _levels(bits, x.device)), x)

@@ -54,3 +54,24 @@ def test_compiled_backend_matches_the_formula_without_recompiling():
             compiled_frames = counters["stats"]["unique_graphs"]
     assert counters["stats"]["unique_graphs"] == compiled_frames  # bits changed 4 times, no recompile
     assert set(compiled.compile_seconds) == {"nearest", "stochastic", "with_range"}
+
+
+@pytest.mark.slow
+def test_compiled_backend_one_graph_for_all_layouts():
+    from torch._dynamo.utils import counters
+
+    from cpt_search.quant import compiled
+
+    for shape, bits in (((3, 5), 4), ((6,), 2)):  # Dynamo settles after one recompile to dynamic sizes
+        compiled.quantize_stochastic(torch.randn(shape), bits)
+        compiled.quantize_nearest(torch.randn(shape), bits)
+    graphs = counters["stats"]["unique_graphs"]
+    cl = torch.randn(2, 1, 4, 6).to(memory_format=torch.channels_last)
+    for x in (torch.randn(7), torch.randn(2, 1, 4, 4), cl, torch.randn(4, 6).t()):
+        x_hat, lo, hi = compiled.quantize_nearest(x, 3)
+        assert x_hat.shape == x.shape
+        ref = fake_quant(x, 3)
+        assert torch.allclose(x_hat, ref, atol=1e-5) and (lo, hi) == (x.min().item(), x.max().item())
+        g = compiled.quantize_stochastic(x, 1)
+        assert torch.all(torch.isclose(g, x.min()) | torch.isclose(g, x.max()))
+    assert counters["stats"]["unique_graphs"] == graphs
