@@ -24,7 +24,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping
+from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -210,6 +210,26 @@ class Schedule:
 
 
 Schedule.FIELDS = tuple(f.name for f in dataclasses.fields(Schedule))
+
+
+@runtime_checkable
+class BitSchedule(Protocol):
+    """What a trainer needs of a schedule: :class:`Schedule` and
+    :class:`cpt_search.piecewise.PiecewiseSchedule` (impairment windows, range-test staircases) both
+    provide it."""
+
+    max_bits: int
+    max_grad_bits: int
+
+    def tracks(self, total_steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Forward and gradient bits for every step."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form, read back by ``cpt_search.piecewise.schedule_from_any_dict``."""
+
+    @property
+    def label(self) -> str:
+        """A short human name."""
 
 
 # ---------------------------------------------------------------------- validation helpers

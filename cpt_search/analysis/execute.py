@@ -31,13 +31,13 @@ def make_job_trainable(*, task: str, budget: str, data_dir: str | None, threads:
         from ray import tune
 
         from cpt_search.search.trainable import epoch_report, failure_report
-        from cpt_search.training import run_trial
+        from cpt_search.training import TrialSpec, run_trial
 
         started = time.perf_counter()
         try:
             job = Job.from_dict(config["job"])
-            spec = trial_spec(task=task, budget=budget, schedule=job.schedule, seed=job.seed,
-                              data_dir=data_dir, device=device, threads=threads)
+            spec = TrialSpec(task=task, budget=budget, schedule=job.schedule, seed=job.seed,
+                             data_dir=data_dir, device=device, threads=threads)
             result = run_trial(spec, on_epoch=lambda record: tune.report(
                 epoch_report(record, job.seed)))
         except Exception as error:  # noqa: BLE001 - every failure becomes a recorded FAILED run
@@ -46,29 +46,6 @@ def make_job_trainable(*, task: str, budget: str, data_dir: str | None, threads:
         tune.report({"kind": "final", "result_json": json.dumps(result.to_dict(with_epochs=False))})
 
     return train_job
-
-
-def trial_spec(*, schedule: Any, **fields: Any):
-    """A ``TrialSpec`` for a :class:`Schedule` or a :class:`PiecewiseSchedule`.
-
-    Adapter: ``run_trial`` only uses the schedule's duck-typed interface (``tracks``, ``max_bits``,
-    ``max_grad_bits``, ``label``, ``to_dict``), but ``TrialSpec`` may insist on a ``Schedule``
-    instance. Then the other fields are validated with a stand-in ``Schedule`` and the piecewise
-    schedule is put in its place. Drop this once ``TrialSpec`` accepts any schedule with that
-    interface.
-    """
-    from cpt_search.errors import ConfigError
-    from cpt_search.schedule import Schedule
-    from cpt_search.training import TrialSpec
-
-    try:
-        return TrialSpec(schedule=schedule, **fields)
-    except ConfigError as error:
-        if isinstance(schedule, Schedule) or error.key != "schedule":
-            raise
-    spec = TrialSpec(schedule=Schedule(), **fields)
-    object.__setattr__(spec, "schedule", schedule)  # frozen dataclass: the one sanctioned bypass
-    return spec
 
 
 def _job_callback_class():

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import logging
-import math
 import os
 import signal
 import socket
@@ -135,7 +134,7 @@ def _print_outcome(outcome, store_arg: str) -> None:
     click.echo(f"MLflow       {outcome.store.tracking_uri}, experiment {outcome.experiment!r}, "
                f"parent run {outcome.parent_run_id}")
     click.echo(f"Optuna       {outcome.store.optuna_url}, study {outcome.name!r}")
-    click.echo(f"front files  pareto_front.csv/.json/.png/.html on the parent run")
+    click.echo("front files  pareto_front.csv/.json/.png/.html on the parent run")
     click.echo(f"open the UI  cpt-search ui{store_flag}   (filter: {FRONT_FILTER})")
     click.echo(f"export       cpt-search export {outcome.name}{store_flag} --pick knee -o best.yaml")
 

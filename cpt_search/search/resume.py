@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 
 from cpt_search.errors import TrackingError
 from cpt_search.search.results import (
-    COMPLETE, FAILED, INFEASIBLE, INTERRUPTED, RUNNING, WAITING, TrialRecord)
+    COMPLETE, FAILED, INFEASIBLE, INTERRUPTED, WAITING, TrialRecord)
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,6 @@ command continues it (see :mod:`cpt_search.search.resume`).
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path

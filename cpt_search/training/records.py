@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from cpt_search.errors import ConfigError
-from cpt_search.schedule import Schedule
+from cpt_search.schedule import BitSchedule
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -17,7 +17,8 @@ class TrialSpec:
     Attributes:
         task: a name in :data:`cpt_search.tasks.TASKS`.
         budget: ``"tiny"``, ``"default"`` or ``"paper"``.
-        schedule: the precision schedule to train under.
+        schedule: the precision schedule to train under: a :class:`~cpt_search.schedule.Schedule`,
+            or any :class:`~cpt_search.schedule.BitSchedule` such as a piecewise schedule.
         seed: seeds initialisation, batch order, dropout and stochastic rounding.
         data_dir: a data root (see :mod:`cpt_search.data`); ``None`` = ``$CPT_SEARCH_DATA`` / defaults.
         download: allow the standard dataset download when files are missing.
@@ -29,7 +30,7 @@ class TrialSpec:
 
     task: str
     budget: str = "default"
-    schedule: Schedule
+    schedule: BitSchedule
     seed: int = 0
     data_dir: str | None = None
     download: bool = False
@@ -39,9 +40,9 @@ class TrialSpec:
     budget_overrides: Mapping[str, Any] | tuple[tuple[str, Any], ...] | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.schedule, Schedule):
-            raise ConfigError("schedule must be a Schedule", where="TrialSpec", key="schedule",
-                              value=type(self.schedule).__name__,
+        if not isinstance(self.schedule, BitSchedule):
+            raise ConfigError("schedule must be a Schedule or another BitSchedule", where="TrialSpec",
+                              key="schedule", value=type(self.schedule).__name__,
                               fix="build one with cpt_search.preset(...) or Schedule.from_dict(...)")
         for key, low in (("seed", 0), ("threads", 1)):
             value = getattr(self, key)
@@ -73,8 +74,10 @@ class TrialSpec:
                               fix=f"use keys from: {', '.join(names)}")
         fields = dict(data)
         schedule = fields.get("schedule")
-        if not isinstance(schedule, Schedule):
-            fields["schedule"] = Schedule.from_dict(schedule or {}, where=where)
+        if not isinstance(schedule, BitSchedule):
+            from cpt_search.piecewise import schedule_from_any_dict
+
+            fields["schedule"] = schedule_from_any_dict(schedule or {}, where=where)
         return cls(**fields)
 
 
