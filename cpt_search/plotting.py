@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -25,18 +27,30 @@ def sparkline(values: np.ndarray, width: int = 64, *, low: float | None = None,
     return "".join(SPARK_CHARS[i] for i in np.clip(levels, 0, len(SPARK_CHARS) - 1))
 
 
-def plot_schedule(schedule: Schedule, total_steps: int, path: str | Path, *,
-                  title: str | None = None, figsize_in: tuple[float, float] = (7.0, 2.6)) -> Path:
-    """Draw forward and gradient bits over training to a PNG file (Agg backend, no display)."""
+@contextlib.contextmanager
+def png_axes(path: str | Path, *, figsize_in: tuple[float, float], dpi: int = 100) -> Iterator[Any]:
+    """One matplotlib axes on the Agg backend (no display needed); on exit the figure is laid out,
+    saved to ``path`` and closed, also when drawing failed (no figures leak in long searches)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=figsize_in, dpi=dpi)
+    try:
+        yield ax
+        fig.tight_layout()
+        fig.savefig(Path(path))
+    finally:
+        plt.close(fig)
+
+
+def plot_schedule(schedule: Schedule, total_steps: int, path: str | Path, *,
+                  title: str | None = None, figsize_in: tuple[float, float] = (7.0, 2.6)) -> Path:
+    """Draw forward and gradient bits over training to a PNG file (Agg backend, no display)."""
     bits, grad_bits = schedule.tracks(total_steps)
     steps = np.arange(total_steps)
-    fig, ax = plt.subplots(figsize=figsize_in, dpi=100)
-    try:
+    with png_axes(path, figsize_in=figsize_in) as ax:
         ax.step(steps, bits, where="post", label="forward bits", linewidth=1.2)
         if not np.array_equal(bits, grad_bits):
             ax.step(steps, grad_bits, where="post", label="gradient bits", linewidth=1.0, alpha=0.7)
@@ -46,9 +60,4 @@ def plot_schedule(schedule: Schedule, total_steps: int, path: str | Path, *,
         ax.set_xlim(0, total_steps)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
-        path = Path(path)
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)

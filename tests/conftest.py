@@ -32,3 +32,16 @@ def data_dir() -> Path:
     if found is None:
         pytest.skip("offline data not found: set CPT_SEARCH_DATA or lay ../shared/data beside the repo")
     return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache(tmp_path_factory) -> str:
+    """Prepared datasets go to a per-session temporary cache, never the user's ``~/.cache``."""
+    path = str(tmp_path_factory.mktemp("cpt_cache"))
+    previous = os.environ.get("CPT_SEARCH_CACHE")
+    os.environ["CPT_SEARCH_CACHE"] = path
+    yield path
+    if previous is None:
+        os.environ.pop("CPT_SEARCH_CACHE", None)
+    else:
+        os.environ["CPT_SEARCH_CACHE"] = previous

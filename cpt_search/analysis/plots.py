@@ -15,22 +15,12 @@ import numpy as np
 from cpt_search.analysis.critical import CriticalReport
 from cpt_search.analysis.jobs import EARLY, LATE, PRESET
 from cpt_search.analysis.reproduce import ReproduceReport
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from cpt_search.plotting import png_axes
 
 
 def plot_reproduce(report: ReproduceReport, path: str | Path) -> Path:
     """Metric (mean ± std over seeds) vs relative cost (vs FP32, log scale)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=100)
-    try:
+    with png_axes(path, figsize_in=(7.5, 5.0)) as ax:
         for row in report.rows:
             if row.metric.mean is None or row.relative_cost is None:
                 continue
@@ -52,19 +42,12 @@ def plot_reproduce(report: ReproduceReport, path: str | Path) -> Path:
         ax.set_title(f"{report.task} ({report.budget}): presets (o), baselines (s), Pareto (red); "
                      f"Spearman {rho_text}", fontsize=9)
         ax.grid(alpha=0.3, which="both")
-        fig.tight_layout()
-        path = Path(path)
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)
 
 
 def plot_critical(report: CriticalReport, path: str | Path) -> Path:
     """Damage (metric lost vs the control, positive = worse) vs window length, early and late."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=100)
-    try:
+    with png_axes(path, figsize_in=(6.5, 4.2)) as ax:
         for kind, color in ((EARLY, "tab:red"), (LATE, "tab:blue")):
             rows = [r for r in report.rows if r.kind == kind and r.damage is not None]
             fracs = [0.0] + [r.window_frac for r in rows]
@@ -79,20 +62,13 @@ def plot_critical(report: CriticalReport, path: str | Path) -> Path:
                      f"{report.base_bits}/{report.grad_bits} elsewhere", fontsize=9)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
-        fig.tight_layout()
-        path = Path(path)
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)
 
 
 def plot_range_test(losses: np.ndarray, bits_list, steps_per_bits: int,
                     suggested: int | None, path: str | Path, *, title: str = "") -> Path:
     """Training loss per step over the staircase; the suggested stage shaded green."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 3.6), dpi=100)
-    try:
+    with png_axes(path, figsize_in=(7.5, 3.6)) as ax:
         steps = np.arange(len(losses))
         ax.plot(steps, losses, linewidth=0.8, color="tab:blue")
         for i, bits in enumerate(bits_list):
@@ -107,9 +83,4 @@ def plot_range_test(losses: np.ndarray, bits_list, steps_per_bits: int,
         ax.set_yscale("log")
         ax.set_title(title or f"precision range test: suggested min_bits = {suggested}", fontsize=9,
                      pad=14)
-        fig.tight_layout()
-        path = Path(path)
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)

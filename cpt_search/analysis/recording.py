@@ -28,7 +28,8 @@ from typing import Any, Iterable, Mapping
 
 from cpt_search.analysis.jobs import Job, Outcome
 from cpt_search.errors import TrackingError
-from cpt_search.tracking.recorder import EXPERIMENT_KIND, ROLE_TAG, package_versions
+from cpt_search.tracking.recorder import (EXPERIMENT_KIND, ROLE_TAG, log_text_artifact,
+                                         package_versions, search_all_runs)
 from cpt_search.tracking.store import Store, experiment_name
 
 log = logging.getLogger(__name__)
@@ -220,20 +221,10 @@ class AnalysisRecorder:
     # ------------------------------------------------------------------ helpers
 
     def _search(self, filter_string: str) -> list[Any]:
-        runs, token = [], None
-        while True:
-            page = self.client.search_runs([self.experiment_id], filter_string=filter_string,
-                                           max_results=1000, page_token=token)
-            runs.extend(page)
-            token = page.token
-            if not token:
-                return runs
+        return search_all_runs(self.client, self.experiment_id, filter_string)
 
     def _log_text(self, run_id: str, name: str, text: str) -> None:
-        with tempfile.TemporaryDirectory(prefix="cpt_search_art_") as tmp:
-            path = Path(tmp) / name
-            path.write_text(text, encoding="utf-8")
-            self.client.log_artifact(run_id, str(path))
+        log_text_artifact(self.client, run_id, name, text)
 
 
 def _flat_schedule(data: Mapping[str, Any]) -> dict[str, Any]:

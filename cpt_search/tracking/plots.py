@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Collection, Sequence
 
+from cpt_search.plotting import png_axes, plot_schedule
 from cpt_search.schedule import Schedule
 from cpt_search.select import Candidate
 
@@ -31,14 +32,8 @@ def plot_front_png(candidates: Sequence[Candidate], front: Collection[int], path
                    metric_name: str, higher_is_better: bool, title: str = "") -> Path:
     """All trained trials (metric vs training GBitOPs), the front as a staircase, presets (triangles)
     and static baselines (squares) labelled; Agg backend, no display."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     searched, presets, statics, on_front = _groups(candidates, front)
-    fig, ax = plt.subplots(figsize=(7.5, 5.0), dpi=100)
-    try:
+    with png_axes(path, figsize_in=(7.5, 5.0)) as ax:
         if searched:
             ax.scatter([c.bitops / GIGA for c in searched], [c.metric for c in searched], s=22,
                        color="tab:gray", alpha=0.6, label="searched")
@@ -63,12 +58,7 @@ def plot_front_png(candidates: Sequence[Candidate], front: Collection[int], path
         ax.set_title(title or "Pareto front", fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
-        fig.tight_layout()
-        path = Path(path)
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
-    return path
+    return Path(path)
 
 
 def plot_front_html(candidates: Sequence[Candidate], front: Collection[int], path: str | Path, *,
@@ -116,6 +106,4 @@ def plot_front_html(candidates: Sequence[Candidate], front: Collection[int], pat
 
 def plot_schedule_png(schedule: Schedule, total_steps: int, path: str | Path) -> Path:
     """A small picture of the schedule's bits over training (the lead's renderer, smaller)."""
-    from cpt_search.plotting import plot_schedule
-
     return plot_schedule(schedule, total_steps, path, figsize_in=(5.0, 2.0))

@@ -353,20 +353,10 @@ class SearchRecorder:
     # ------------------------------------------------------------------ helpers
 
     def _search(self, filter_string: str) -> list[Any]:
-        runs, token = [], None
-        while True:
-            page = self.client.search_runs([self.experiment_id], filter_string=filter_string,
-                                           max_results=1000, page_token=token)
-            runs.extend(page)
-            token = page.token
-            if not token:
-                return runs
+        return search_all_runs(self.client, self.experiment_id, filter_string)
 
     def _log_text(self, run_id: str, name: str, text: str) -> None:
-        with tempfile.TemporaryDirectory(prefix="cpt_search_art_") as tmp:
-            path = Path(tmp) / name
-            path.write_text(text, encoding="utf-8")
-            self.client.log_artifact(run_id, str(path))
+        log_text_artifact(self.client, run_id, name, text)
 
     def _log_schedule_png(self, run_id: str, schedule: Mapping[str, Any], total_steps: Any) -> None:
         from cpt_search.schedule import Schedule
@@ -419,3 +409,23 @@ def _finite(value: Any) -> bool:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def search_all_runs(client: Any, experiment_id: str, filter_string: str) -> list[Any]:
+    """Every run of an experiment matching ``filter_string`` (all pages)."""
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=1000,
+                                  page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def log_text_artifact(client: Any, run_id: str, name: str, text: str) -> None:
+    """Log ``text`` as the artifact file ``name`` of a run."""
+    with tempfile.TemporaryDirectory(prefix="cpt_search_art_") as tmp:
+        path = Path(tmp) / name
+        path.write_text(text, encoding="utf-8")
+        client.log_artifact(run_id, str(path))
