@@ -101,7 +101,7 @@ def quantize_nearest(x: torch.Tensor, bits: int):
     if not _broken:
         try:
             return _quantize_nearest(x, bits)
-        except Exception as error:  # no C++ compiler, Dynamo limits: training must go on
+        except Exception as error:  # noqa: BLE001 - no C++ compiler, Dynamo limits: training must go on
             _fallback(error)
     return kernels.quantize_nearest(x, bits)
 
@@ -111,7 +111,7 @@ def quantize_with_range(x: torch.Tensor, bits: int, lo, hi, *, clamp: bool = Tru
     if not _broken:
         try:
             return _quantize_with_range(x, bits, lo, hi)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - see quantize_nearest
             _fallback(error)
     return kernels.quantize_with_range(x, bits, lo, hi, clamp=True)
 
@@ -121,7 +121,7 @@ def quantize_stochastic(x: torch.Tensor, bits: int) -> torch.Tensor:
     if not _broken:
         try:
             return _quantize_stochastic(x, bits)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - see quantize_nearest
             _fallback(error)
     return kernels.quantize_stochastic(x, bits)
 

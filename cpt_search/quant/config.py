@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from cpt_search.errors import ConfigError
 
-
 BACKENDS = ("eager", "compile")
 
 

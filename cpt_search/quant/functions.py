@@ -19,11 +19,11 @@ class StraightThrough(torch.autograd.Function):
     """``forward(x, x_hat) = x_hat``; ``d/dx = identity`` (no gradient to ``x_hat``)."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(ctx, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
         return x_hat
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # noqa: D102
+    def backward(ctx, grad: torch.Tensor):
         return grad, None
 
 
@@ -31,13 +31,13 @@ class ErrorQuantizer(torch.autograd.Function):
     """Identity forward; the backward quantizes the incoming gradient to ``grad_bits`` bits."""
 
     @staticmethod
-    def forward(ctx, y: torch.Tensor, grad_bits: int, quantizer) -> torch.Tensor:  # noqa: D102
+    def forward(ctx, y: torch.Tensor, grad_bits: int, quantizer) -> torch.Tensor:
         ctx.grad_bits = grad_bits
         ctx.quantizer = quantizer
         return y.view_as(y)
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # noqa: D102
+    def backward(ctx, grad: torch.Tensor):
         # Never in place: the same gradient tensor can feed two branches (a residual add passes its
         # incoming gradient unchanged to both summands).
         return ctx.quantizer(grad, ctx.grad_bits), None, None

@@ -22,7 +22,7 @@ class QGCNConv(QuantLayer, GCNConv):
 
     FLOAT_CLASS = GCNConv
 
-    def forward(self, x: Tensor, edge_index, edge_weight: Tensor | None = None) -> Tensor:  # noqa: D102
+    def forward(self, x: Tensor, edge_index, edge_weight: Tensor | None = None) -> Tensor:
         bits, grad_bits = self._note_use()
         if bits >= FULL_PRECISION_BITS and grad_bits >= FULL_PRECISION_BITS:
             return GCNConv.forward(self, x, edge_index, edge_weight)

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cpt_search.quant.functions import quantize_error, straight_through
 from cpt_search.quant import kernels
+from cpt_search.quant.functions import quantize_error, straight_through
 from cpt_search.quant.kernels import quantize_nearest, quantize_per_channel
 
 FULL_PRECISION_BITS = 32
@@ -168,7 +168,7 @@ class QuantLayer:
             return quantize_error(y, grad_bits, self._kernels.quantize_stochastic)
         return y
 
-    def extra_repr(self) -> str:  # noqa: D102
+    def extra_repr(self) -> str:
         return f"{super().extra_repr()}, bits={self.bits}, grad_bits={self.used_grad_bits}"
 
 
@@ -186,7 +186,7 @@ class QConv2d(QuantLayer, nn.Conv2d):
 
     FLOAT_CLASS = nn.Conv2d
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
         bits, grad_bits = self._note_use()
         if bits >= FULL_PRECISION_BITS and grad_bits >= FULL_PRECISION_BITS:
             return self._conv_forward(input, self.weight, self.bias)
@@ -202,7 +202,7 @@ class QLinear(QuantLayer, nn.Linear):
 
     FLOAT_CLASS = nn.Linear
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
         bits, grad_bits = self._note_use()
         if bits >= FULL_PRECISION_BITS and grad_bits >= FULL_PRECISION_BITS:
             return F.linear(input, self.weight, self.bias)
