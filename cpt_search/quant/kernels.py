@@ -159,6 +159,15 @@ def noise_table(device: torch.device, dtype: torch.dtype) -> NoiseTable:
     return table
 
 
+def reset_noise_tables() -> None:
+    """Forget the process-wide noise tables, so the next draw follows the current torch seed.
+
+    A trial that calls ``torch.manual_seed`` then this rounds the same way whether or not an earlier
+    trial ran in the same process (a reused Ray worker, a test session).
+    """
+    _NOISE_TABLES.clear()
+
+
 def _dense_layout(x: torch.Tensor) -> torch.Tensor:
     """``x`` itself when it is contiguous or channels-last, else a contiguous copy.
 

@@ -116,3 +116,14 @@ def test_noise_table_windows_are_uniform_and_vary():
     assert abs(a.mean().item()) < 0.03
     cl = torch.empty(2, 3, 4, 5).to(memory_format=torch.channels_last)
     assert table.window(cl).stride() == cl.stride()
+
+
+def test_reset_noise_tables_makes_rounding_follow_the_seed():
+    x = torch.linspace(0, 1, 1000)
+    torch.manual_seed(5)
+    kernels.reset_noise_tables()
+    first = kernels.quantize_stochastic(x, 2)
+    kernels.quantize_stochastic(x, 2)  # advances offsets and refreshes part of the table
+    torch.manual_seed(5)
+    kernels.reset_noise_tables()
+    assert torch.equal(kernels.quantize_stochastic(x, 2), first)
