@@ -17,24 +17,13 @@ experiment lists exactly that search's front.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from cpt_search.errors import ConfigError
+from cpt_search.space.names import check_search_name  # noqa: F401 - the one name rule, re-exported
 
 DEFAULT_STORE_DIR = "cpt_search_runs"
 EXPERIMENT_PREFIX = "cpt_search/"
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-
-
-def check_search_name(name: str, *, where: str = "--name") -> str:
-    """A search name is used in paths and URLs: letters, digits, ``_ . -``, at most 100 chars."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ConfigError("a search name must start with a letter or digit and use only letters, "
-                          "digits, '_', '.' and '-' (at most 100 characters)", where=where,
-                          key="name", value=name, fix="pick a name like 'quickstart-2'")
-    return name
 
 
 @dataclass(frozen=True)

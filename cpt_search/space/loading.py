@@ -1,0 +1,236 @@
+"""Loading a space file: YAML with line numbers, strict validation, resolution against the task.
+
+:func:`load_space` reads a file and :func:`parse_space` validates a mapping. Validation is strict:
+unknown keys are errors, bounds are inclusive at both ends, and every problem is one
+:class:`~cpt_search.errors.ConfigError` line naming the file (and line), the dotted key, the value
+and a fix (:mod:`cpt_search.space.problems`).
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+from pydantic import ValidationError
+
+from cpt_search.errors import ConfigError, CptSearchError
+from cpt_search.space.dimensions import Fixed, ScheduleSpace
+from cpt_search.space.model import NOMINAL_TOTAL_STEPS, SearchSpace
+from cpt_search.space.names import SEARCH_NAME_RE
+from cpt_search.space.problems import _Context, _short, _suggest_fix
+from cpt_search.space.schedule_parsing import _parse_schedule
+from cpt_search.space.sections import (
+    DEFAULT_BASELINE,
+    SAMPLER_NAMES,
+    BaselineBits,
+    Objective,
+    _SpaceFile,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def load_space(path: str | os.PathLike) -> SearchSpace:
+    """Read and validate a space file.
+
+    Raises:
+        ConfigError: one line naming the file (and line), the dotted key, the value and a fix, for
+            any problem: unreadable file, YAML syntax, duplicate or unknown keys, wrong types,
+            out-of-range values, ``low > high``, unknown task, budget, sampler or profile.
+    """
+    path = Path(path)
+    where = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("search space file not found", where=where,
+                          fix="pass the path of a YAML file, e.g. search_spaces/quickstart.yaml") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read the search space file ({error.__class__.__name__})",
+                          where=where, fix="pass a readable UTF-8 YAML file") from None
+    data, lines = _parse_yaml(text, where)
+    return parse_space(data, where=where, default_name=path.stem, _lines=lines)
+
+
+def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | None = None,
+                _lines: Mapping[tuple[str, ...], int] | None = None) -> SearchSpace:
+    """Validate a space given as a mapping (what :func:`load_space` reads from YAML).
+
+    Args:
+        mapping: the space's top-level mapping.
+        where: names the source in error messages.
+        default_name: the search name when the mapping has none (``load_space`` passes the stem).
+    """
+    ctx = _Context(where, _lines or {})
+    if not isinstance(mapping, Mapping):
+        raise ConfigError("a search space must be a mapping of keys", where=where,
+                          value=_short(mapping), fix="start the file with keys such as 'task:' and 'trials:'")
+    try:
+        file = _SpaceFile.model_validate(dict(mapping))
+    except ValidationError as error:
+        raise ctx.from_pydantic(error, mapping) from None
+
+    name = file.name if file.name is not None else (default_name or "search")
+    if not SEARCH_NAME_RE.match(name):
+        raise ctx.error("the name may use letters, digits, '_', '.', '-' (it names files and studies)",
+                        ("name",), name, "rename the search (or the file), e.g. 'cora_quick'")
+    seeds = (file.seeds,) if isinstance(file.seeds, int) else tuple(file.seeds)
+    _check_seeds(ctx, seeds)
+    if file.sampler.name not in SAMPLER_NAMES:
+        raise ctx.error("unknown sampler", ("sampler", "name"), file.sampler.name,
+                        _suggest_fix(file.sampler.name, SAMPLER_NAMES))
+    schedule = _parse_schedule(ctx, file.schedule)
+    task_info = _resolve_task(ctx, file.task, file.budget)
+    objective = _resolve_objective(ctx, file.objective, task_info)
+    baseline = _resolve_baseline(ctx, file.baselines, schedule)
+    space = SearchSpace(
+        name=name, task=file.task, budget=file.budget, seeds=seeds, num_trials=file.trials,
+        concurrency=file.concurrency, resources=file.resources, objective=objective,
+        sampler=file.sampler, constraints=file.constraints,
+        include_baselines=file.include_baselines, baseline=baseline, schedule=schedule,
+        source=where, cost_steps=_known_total_steps(task_info, file.budget) or NOMINAL_TOTAL_STEPS,
+    )
+    _check_cycles_fit(ctx, space)
+    return space
+
+
+def _parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """Load YAML safely; return the data and a map of key paths to 1-based line numbers."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        place = f"{where}:{mark.line + 1}" if mark is not None else where
+        problem = " ".join(str(error.problem or error).split())
+        raise ConfigError(f"YAML syntax error: {problem}", where=place,
+                          fix="fix the YAML (indentation, colons, quotes) at that line") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"YAML error: {error}", where=where, fix="fix the YAML") from None
+    lines: dict[tuple[str, ...], int] = {}
+    if node is not None:
+        _walk(node, (), lines, where)
+    return data, lines
+
+
+def _walk(node: yaml.Node, path: tuple[str, ...], lines: dict[tuple[str, ...], int], where: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:  # PyYAML silently keeps the last one; a search space must not
+                raise ConfigError("duplicate key", where=f"{where}:{key_node.start_mark.line + 1}",
+                                  key=".".join(path + (key,)), fix="keep one of the two entries")
+            seen.add(key)
+            lines[path + (key,)] = key_node.start_mark.line + 1
+            _walk(value_node, path + (key,), lines, where)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[path + (str(index),)] = item.start_mark.line + 1
+            _walk(item, path + (str(index),), lines, where)
+
+
+def _check_seeds(ctx: _Context, seeds: tuple[int, ...]) -> None:
+    if not seeds:
+        raise ctx.error("at least one seed is needed", ("seeds",), [], "use e.g. 'seeds: [0]'")
+    for index, seed in enumerate(seeds):
+        if seed < 0:
+            raise ctx.error("seeds must be >= 0", ("seeds", index), seed, "use non-negative seeds")
+    if len(set(seeds)) != len(seeds):
+        raise ctx.error("seeds must be unique", ("seeds",), list(seeds), "remove the repeated seed")
+
+def _resolve_task(ctx: _Context, task_name: str, budget: str) -> Any:
+    """The registered task (validating the name and budget), or ``None`` without a task registry."""
+    try:
+        from cpt_search.tasks import TASKS  # heavy (imports torch): only when a space is parsed
+    except ModuleNotFoundError as error:
+        if error.name and error.name.startswith("cpt_search.tasks"):
+            logger.warning("cpt_search.tasks is not available: task %r not checked", task_name)
+            return None
+        raise
+    try:
+        task = TASKS.get(task_name)
+    except CptSearchError as error:
+        raise ctx.error("unknown task", ("task",), task_name, error.fix) from None
+    budgets = list(getattr(task, "budgets", {}) or {})
+    if budgets and budget not in budgets:
+        raise ctx.error(f"unknown budget of task {task_name}", ("budget",), budget,
+                        _suggest_fix(budget, budgets, what="budget"))
+    return task
+
+
+def _known_total_steps(task: Any, budget: str) -> int | None:
+    """The task's exact optimizer steps for ``budget`` when it can tell without loading data."""
+    total_steps = getattr(task, "total_steps", None)
+    if not callable(total_steps):
+        return None
+    try:
+        steps = total_steps(budget)
+    except Exception:  # noqa: BLE001 - a task that cannot tell up front falls back to nominal steps
+        logger.debug("task %s cannot tell its total steps up front", task, exc_info=True)
+        return None
+    return int(steps) if isinstance(steps, numbers.Integral) and steps > 0 else None
+
+
+def _resolve_objective(ctx: _Context, objective: Objective, task: Any) -> Objective:
+    if task is None:
+        return objective
+    metric_name = getattr(task, "metric_name", None)
+    if objective.metric is not None and metric_name is not None and objective.metric != metric_name:
+        raise ctx.error(f"task {task.name} reports the metric {metric_name!r}",
+                        ("objective", "metric"), objective.metric,
+                        f"use 'metric: {metric_name}' or leave it out")
+    task_direction = "maximize" if getattr(task, "higher_is_better", True) else "minimize"
+    if objective.direction is not None and objective.direction != task_direction:
+        raise ctx.error(f"{metric_name} of task {task.name} is better when "
+                        f"{'higher' if task_direction == 'maximize' else 'lower'}",
+                        ("objective", "direction"), objective.direction,
+                        f"use 'direction: {task_direction}' or leave it out")
+    return Objective(metric=objective.metric or metric_name, direction=task_direction)
+
+
+def _resolve_baseline(ctx: _Context, given: BaselineBits, schedule: ScheduleSpace) -> dict[str, int]:
+    def fixed(name: str) -> Any:
+        dim = schedule[name]
+        return dim.value if isinstance(dim, Fixed) else None
+
+    derived = dict(DEFAULT_BASELINE)
+    for key, dim_name in (("min_bits", "min_bits"), ("num_cycles", "num_cycles"),
+                          ("grad_bits", "min_grad_bits")):
+        if fixed(dim_name) is not None:
+            derived[key] = fixed(dim_name)
+    if fixed("max_bits") is not None:
+        derived["max_bits"] = fixed("max_bits")
+    elif fixed("bits_span") is not None and fixed("min_bits") is not None:
+        derived["max_bits"] = fixed("min_bits") + fixed("bits_span")
+    baseline = {key: (getattr(given, key) if getattr(given, key) is not None else derived[key])
+                for key in DEFAULT_BASELINE}
+    if baseline["min_bits"] > baseline["max_bits"]:
+        # Derived defaults give way to what the file says (e.g. a space fixed at max_bits 2).
+        if given.min_bits is None:
+            baseline["min_bits"] = baseline["max_bits"]
+        elif given.max_bits is None:
+            baseline["max_bits"] = baseline["min_bits"]
+    if baseline["min_bits"] > baseline["max_bits"]:
+        raise ctx.error(f"min_bits <= max_bits must hold, but got (min_bits={baseline['min_bits']}, "
+                        f"max_bits={baseline['max_bits']})", ("baselines", "min_bits"),
+                        baseline["min_bits"], "set baselines.min_bits and baselines.max_bits")
+    return baseline
+
+
+def _check_cycles_fit(ctx: _Context, space: SearchSpace) -> None:
+    """Each period needs at least one step: ``num_cycles <= steps after the longest warm-up``."""
+    warmup_high = space.schedule["warmup_frac"].bounds()[1]
+    cycles_high = space.schedule["num_cycles"].bounds()[1]
+    steps_after = space.cost_steps - round(warmup_high * space.cost_steps)
+    if cycles_high > steps_after:
+        raise ctx.error(f"num_cycles up to {cycles_high} leaves periods without steps "
+                        f"({steps_after} steps after the warm-up)", ("schedule", "num_cycles"),
+                        space.schedule["num_cycles"].to_yaml(), "lower num_cycles or warmup_frac")
+
+
+__all__ = ["load_space", "parse_space"]

@@ -1,0 +1,89 @@
+"""The sections of a space file as strict pydantic models (unknown keys and wrong types are errors).
+
+:class:`_SpaceFile` is the file's top level; its sections are :class:`Resources`, :class:`Objective`,
+:class:`SamplerSpec`, :class:`Constraints` and :class:`BaselineBits`. The ``schedule`` section is a
+plain mapping here: :mod:`cpt_search.space.schedule_parsing` validates it dimension by dimension.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cpt_search.schedule import FULL_PRECISION_BITS, MIN_BITS
+
+SAMPLER_NAMES = ("nsga2", "tpe", "gp", "random")
+OBJECTIVE_DIRECTIONS = ("maximize", "minimize")
+DEFAULT_BASELINE = {"min_bits": 3, "max_bits": 8, "num_cycles": 8, "grad_bits": 8}  # CPT 3-8/8, n=8
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Resources(_Section):
+    """Per-trial resources Ray reserves (fractional GPUs allowed)."""
+
+    cpus: float = Field(1.0, gt=0)
+    gpus: float = Field(0.0, ge=0)
+
+
+class Objective(_Section):
+    """The task metric's name and direction (BitOPs are always minimised)."""
+
+    metric: str | None = None
+    direction: str | None = None
+
+    @field_validator("direction")
+    @classmethod
+    def _direction(cls, value: str | None) -> str | None:
+        if value is not None and value not in OBJECTIVE_DIRECTIONS:
+            raise ValueError("direction must be maximize or minimize")
+        return value
+
+
+class SamplerSpec(_Section):
+    """The Optuna sampler: its name, seed and constructor options."""
+
+    name: str = "nsga2"
+    seed: int | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Constraints(_Section):
+    """Constraints every trained schedule must meet (known before training)."""
+
+    max_relative_cost: float | None = Field(None, gt=0, le=1)
+
+
+class BaselineBits(_Section):
+    """Bounds and cycles of the enqueued paper presets (defaults: the space's fixed values, else
+    CPT's 3-8/8 with n = 8)."""
+
+    min_bits: int | None = Field(None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
+    max_bits: int | None = Field(None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
+    num_cycles: int | None = Field(None, ge=1)
+    grad_bits: int | None = Field(None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
+
+
+class _SpaceFile(_Section):
+    """The top level of a space file."""
+
+    name: str | None = None
+    task: str
+    budget: str = "default"
+    seeds: int | list[int] = Field(default_factory=lambda: [0])
+    trials: int = Field(ge=1)
+    concurrency: int = Field(1, ge=1)
+    resources: Resources = Field(default_factory=Resources)
+    objective: Objective = Field(default_factory=Objective)
+    sampler: SamplerSpec = Field(default_factory=SamplerSpec)
+    schedule: dict[str, Any] = Field(default_factory=dict)
+    constraints: Constraints = Field(default_factory=Constraints)
+    include_baselines: bool = False
+    baselines: BaselineBits = Field(default_factory=BaselineBits)
+
+
+__all__ = ["BaselineBits", "Constraints", "DEFAULT_BASELINE", "OBJECTIVE_DIRECTIONS", "Objective",
+           "Resources", "SAMPLER_NAMES", "SamplerSpec"]
