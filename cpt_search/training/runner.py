@@ -65,13 +65,9 @@ def _reset_quantizer_noise() -> None:
     this a second trial in the same process (a reused Ray worker, a test) would round differently
     from the first one with the same seed.
     """
-    from cpt_search.quant import kernels
+    from cpt_search.quant.kernels import reset_noise_tables
 
-    reset = getattr(kernels, "reset_noise_tables", None)
-    if reset is not None:
-        reset()
-    else:  # TODO(quant): use a public reset once cpt_search.quant exposes one
-        kernels._NOISE_TABLES.clear()
+    reset_noise_tables()
 
 
 def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None = None,
