@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cpt_search.malloc_tuning import keep_freed_memory
 from cpt_search.quant import QuantConfig, quantize_
 from cpt_search.quant.reference import quantize_reference_
 
@@ -246,7 +247,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time, or this process's CPU time (robust on a shared machine, 1 thread)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    parser.add_argument("--system-malloc", action="store_true",
+                        help="leave glibc malloc's defaults (trials run with cpt_search.malloc_tuning)")
     args = parser.parse_args(argv)
+    if not args.system_malloc:
+        # As every trial does (run_trial); FP32 and quantized steps run in this one process alike.
+        keep_freed_memory()
     os.environ.setdefault("OMP_NUM_THREADS", str(max(args.threads)))
 
     results: dict[str, dict] = {}

@@ -87,10 +87,12 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     """
     import torch
 
+    from cpt_search.malloc_tuning import keep_freed_memory
     from cpt_search.quant import count_macs, quantize_
     from cpt_search.tasks import TASKS
 
     started = time.perf_counter()
+    keep_freed_memory()  # no page faults on each step's big tensors (see cpt_search.malloc_tuning)
     task = TASKS.get(spec.task, where="trial", key="task")
     budget = task.budget(spec.budget, dict(spec.budget_overrides or ()))
     if spec.threads is not None:
