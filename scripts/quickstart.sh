@@ -27,6 +27,5 @@ echo
 echo "knee of the front, exported to $name-knee.yaml:"
 "$cli" schedule --schedule-file "$name-knee.yaml"
 echo
-echo "retrain it:      $cli train --task \$(grep -m1 '^task:' $space | cut -d' ' -f2) --schedule-file $name-knee.yaml"
 echo "inspect the front in MLflow:  $cli ui    then open http://127.0.0.1:5000, experiment cpt_search/$name,"
 echo "                              and filter runs with:  tags.pareto_front = \"true\""

@@ -6,7 +6,8 @@ import sys
 HEAVY = ("torch", "ray", "mlflow", "optuna", "torch_geometric", "torchvision", "matplotlib")
 CORE = ("cpt_search", "cpt_search.schedule", "cpt_search.presets", "cpt_search.costs",
         "cpt_search.profiles", "cpt_search.export", "cpt_search.registry", "cpt_search.errors",
-        "cpt_search.cli", "cpt_search.cli.schedule_cmd")
+        "cpt_search.cli", "cpt_search.cli.schedule_cmd", "cpt_search.space", "cpt_search.pareto",
+        "cpt_search.select", "cpt_search.piecewise", "cpt_search.malloc_tuning", "cpt_search.data")
 
 
 def test_core_imports_no_heavy_dependency():
