@@ -103,7 +103,7 @@ def run_range_test(task_name: str, bits_list: Sequence[int], steps_per_bits: int
     from cpt_search.data import DataOptions
     from cpt_search.quant import quantize_
     from cpt_search.tasks import TASKS
-    from cpt_search.training.runner import resolve_device, seed_everything
+    from cpt_search.training.runner import optimizer_step, resolve_device, seed_everything
 
     started = time.perf_counter()
     task = TASKS.get(task_name, where="range-test", key="--task")
@@ -144,12 +144,7 @@ def run_range_test(task_name: str, bits_list: Sequence[int], steps_per_bits: int
                 log.warning("range test diverged at step %d (%d bits)", step, planned_bits[step])
                 diverged = True
                 break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            task.clip_gradients(model, budget_value)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
+            optimizer_step(task, model, loss, optimizer, scheduler, budget_value)
             step += 1
     handle.stop_recording()
     used = np.array([b for b, _ in handle.recorded_bits], dtype=np.int64)

@@ -153,16 +153,8 @@ def reproduce(task: str, budget: str, seeds: int, concurrency: int, cpus_per_tri
                 f"Bounds {min_bits}-{max_bits}/{grad_bits}, n = {num_cycles}, {seeds} seed(s); "
                 f"Δ and p vs {report.static_row} (* = Welch p < 0.05).\n\n"
                 + report.table().markdown() + "\n" + "\n".join(report.summary_lines()) + "\n")
-    files = [out / "reproduce.md", out / "reproduce.csv", out / "reproduce.json",
-             out / "reproduce.png"]
-    files[0].write_text(markdown, encoding="utf-8")
-    files[1].write_text(report.csv_table().csv(), encoding="utf-8")
-    document = report.to_json()
-    document["mlflow"] = {"tracking_uri": store.tracking_uri, "experiment": f"cpt_search/{name}",
-                          "parent_run_id": recorder.parent_run_id,
-                          "runs": {o.job.key: o.run_id for o in outcomes}}
-    files[2].write_text(json.dumps(document, indent=2), encoding="utf-8")
-    plot_reproduce(report, files[3])
+    files, document = _write_reports(out, "reproduce", markdown, report.csv_table().csv(), report,
+                                     plot_reproduce, store, recorder, name, outcomes)
     complete = not any(o.error == NOT_RUN for o in outcomes)
     recorder.finish(files, metrics={"spearman_rho": report.spearman.rho,
                                     "spearman_p": report.spearman.p,
@@ -177,6 +169,21 @@ def reproduce(task: str, budget: str, seeds: int, concurrency: int, cpus_per_tri
     for line in report.summary_lines():
         click.echo(line)
     click.echo(f"reports: {out}  (MLflow experiment cpt_search/{name} in {store.tracking_uri})")
+
+
+def _write_reports(out, stem: str, markdown: str, csv_text: str, report, plot, store, recorder,
+                   name: str, outcomes) -> tuple[list, dict]:
+    """Write ``STEM.md/.csv/.json/.png`` into ``out``; the JSON names the MLflow runs behind it."""
+    files = [out / f"{stem}.{suffix}" for suffix in ("md", "csv", "json", "png")]
+    files[0].write_text(markdown, encoding="utf-8")
+    files[1].write_text(csv_text, encoding="utf-8")
+    document = report.to_json()
+    document["mlflow"] = {"tracking_uri": store.tracking_uri, "experiment": f"cpt_search/{name}",
+                          "parent_run_id": recorder.parent_run_id,
+                          "runs": {o.job.key: o.run_id for o in outcomes}}
+    files[2].write_text(json.dumps(document, indent=2), encoding="utf-8")
+    plot(report, files[3])
+    return files, document
 
 
 def _run(jobs, entry, name: str, kind: str, params: dict, *, budget: str, fmt: str,
@@ -263,15 +270,8 @@ def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_p
             f"{late}\n\n"
             f"{seeds} seed(s); damage = {entry.metric_name} lost vs the control (positive = worse).\n\n"
             + report.table().markdown() + "\n" + report.pairs_table().markdown())
-    files = [out / "critical.md", out / "critical.csv", out / "critical.json", out / "critical.png"]
-    files[0].write_text(text, encoding="utf-8")
-    files[1].write_text(report.table().csv(), encoding="utf-8")
-    document = report.to_json()
-    document["mlflow"] = {"tracking_uri": store.tracking_uri, "experiment": f"cpt_search/{name}",
-                          "parent_run_id": recorder.parent_run_id,
-                          "runs": {o.job.key: o.run_id for o in outcomes}}
-    files[2].write_text(json.dumps(document, indent=2), encoding="utf-8")
-    plot_critical(report, files[3])
+    files, document = _write_reports(out, "critical", text, report.table().csv(), report,
+                                     plot_critical, store, recorder, name, outcomes)
     recorder.finish(files, metrics={f"damage_{r.kind}_{r.window_frac:g}": r.damage
                                     for r in report.rows if r.kind != "control"},
                     complete=not any(o.error == NOT_RUN for o in outcomes))

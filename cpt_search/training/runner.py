@@ -138,12 +138,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
                 if (index + 1 - checked) >= check_every:
                     _check_finite(losses, checked, index + 1, step - index, spec.task)
                     checked = index + 1
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                task.clip_gradients(model, budget)
-                optimizer.step()
-                if scheduler is not None:
-                    scheduler.step()
+                optimizer_step(task, model, loss, optimizer, scheduler, budget)
                 step += 1
                 bar.update(1)
             _check_finite(losses, checked, prepared.steps_per_epoch, step - prepared.steps_per_epoch,
@@ -192,6 +187,16 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
         epochs=tuple(records),
         schedule=spec.schedule.to_dict(), schedule_label=spec.schedule.label,
     )
+
+
+def optimizer_step(task, model, loss, optimizer, scheduler, budget) -> None:
+    """One update from ``loss``: backward, the task's gradient clipping, optimizer and LR steps."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    task.clip_gradients(model, budget)
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
 
 
 def run_lengths(bits: np.ndarray, grad_bits: np.ndarray) -> tuple[tuple[int, int, int], ...]:
