@@ -2,9 +2,8 @@
 # default command runs the quickstart search and exports its knee. The MLflow UI port is exposed.
 #
 #   docker build -t cpt-search .
-#   docker run --rm -p 5000:5000 -v "$PWD/runs:/work/cpt_search_runs" cpt-search
-#   docker run --rm -p 5000:5000 -v "$PWD/runs:/work/cpt_search_runs" cpt-search \
-#       cpt-search ui --store /work/cpt_search_runs --host 0.0.0.0
+#   docker run --rm -v "$PWD:/work" cpt-search                 # quickstart; store + knee in $PWD
+#   docker run --rm -p 5000:5000 -v "$PWD:/work" cpt-search cpt-search ui --host 0.0.0.0
 #
 # GPU users: PyPI's torch 2.14.1 wheels carry their CUDA libraries, so the same image runs on a GPU
 # with `docker run --gpus all`; a CUDA base image is selected with a build argument when wanted:
