@@ -7,7 +7,10 @@ HEAVY = ("torch", "ray", "mlflow", "optuna", "torch_geometric", "torchvision", "
 CORE = ("cpt_search", "cpt_search.schedule", "cpt_search.presets", "cpt_search.costs",
         "cpt_search.profiles", "cpt_search.export", "cpt_search.registry", "cpt_search.errors",
         "cpt_search.cli", "cpt_search.cli.schedule_cmd", "cpt_search.space", "cpt_search.pareto",
-        "cpt_search.select", "cpt_search.piecewise", "cpt_search.malloc_tuning", "cpt_search.data")
+        "cpt_search.select", "cpt_search.piecewise", "cpt_search.malloc_tuning", "cpt_search.data",
+        "cpt_search.analysis", "cpt_search.analysis.jobs", "cpt_search.analysis.stats",
+        "cpt_search.analysis.reproduce", "cpt_search.analysis.critical", "cpt_search.analysis.range_test",
+        "cpt_search.analysis.tables")
 
 
 def test_core_imports_no_heavy_dependency():
