@@ -14,7 +14,8 @@ class ProgressEvent:
         total: the search's ``num_trials``.
         trial: the Optuna trial number.
         label: the schedule's short name.
-        status: ``complete``, ``failed`` or ``infeasible``.
+        status: ``complete``, ``failed``, ``infeasible``, or ``reused`` (complete, with the result of
+            an identical schedule that finished earlier).
         metric: the task metric (``None`` unless complete).
         relative_cost: the schedule's cost relative to FP32 (paper accounting).
         seconds: the trial's wall time (``None`` when not trained).

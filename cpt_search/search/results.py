@@ -9,6 +9,7 @@ the baseline enqueueing and by :class:`~cpt_search.search.searcher.ScheduleSearc
 ``error``, ``error_type``                     why a trained trial failed
 ``infeasible``                                over the space's cost constraint, never trained
 ``interrupted``, ``retry_of``                 a trial cut off by a crash, and its re-enqueued retry
+``reused_from``                               not trained: an identical schedule's finished trial
 ``ray_trial_id``                              the Ray Tune trial that ran it
 """
 
@@ -42,6 +43,7 @@ class TrialRecord:
         result: the summary the trial reported (empty unless complete).
         error: one line saying why a failed or interrupted trial did not complete.
         retry_of: the interrupted trial this one re-runs, if any.
+        reused_from: the finished trial whose identical schedule's result this one reuses, if any.
     """
 
     number: int
@@ -55,6 +57,7 @@ class TrialRecord:
     error: str | None = None
     retry_of: int | None = None
     ray_trial_id: str | None = None
+    reused_from: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -96,6 +99,7 @@ def record_from_trial(trial: Any) -> TrialRecord:
         values=values, relative_cost=None if relative_cost is None else float(relative_cost),
         result=dict(attrs.get("result") or {}), error=attrs.get("error"),
         retry_of=attrs.get("retry_of"), ray_trial_id=attrs.get("ray_trial_id"),
+        reused_from=attrs.get("reused_from"),
     )
 
 

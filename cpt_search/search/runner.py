@@ -191,7 +191,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     try:
         if remaining > 0:
             gave_up = _tune(request, space, name, sampler, storage, store, tracker, data_root,
-                            remaining, concurrency, metric_name, higher_is_better, say)
+                            remaining, target, concurrency, metric_name, higher_is_better, say)
     finally:
         # Reached on success, Ctrl-C and errors alike: tidy the study and MLflow, write the front.
         interrupted_end = reconcile_interrupted(study)
@@ -211,8 +211,8 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
         complete=complete, gave_up=gave_up, seconds=time.perf_counter() - started)
 
 
-def _tune(request, space, name, sampler, storage, store, tracker, data_root, remaining, concurrency,
-          metric_name, higher_is_better, say) -> bool:
+def _tune(request, space, name, sampler, storage, store, tracker, data_root, remaining, target,
+          concurrency, metric_name, higher_is_better, say) -> bool:
     """Run ``remaining`` trials with Ray Tune; returns whether the searcher gave up."""
     from ray import tune
     from ray.tune.schedulers import FIFOScheduler
@@ -225,7 +225,8 @@ def _tune(request, space, name, sampler, storage, store, tracker, data_root, rem
     callback = SearchCallback(tracker)
     searcher = ScheduleSearch(space, metric_name=metric_name, higher_is_better=higher_is_better,
                               sampler=sampler, storage=storage, study_name=name,
-                              on_infeasible=callback.infeasible)
+                              on_infeasible=callback.infeasible, on_reused=callback.reused,
+                              target_finished=target)
     cpus = float(space.resources.cpus)
     gpus = float(space.resources.gpus)
     trainable = make_trainable(task=space.task, budget=space.budget, seeds=space.seeds,

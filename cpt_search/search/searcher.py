@@ -8,7 +8,12 @@
    a worst-case metric and its estimated BitOPs; user attr ``infeasible``), reported through
    ``on_infeasible``, and the next suggestion is asked for. Constraint-aware samplers (NSGA-II, TPE,
    GP) rank such trials by their violation only; every front and export ignores them.
-3. **Failures are FAIL, never bogus values**: a trial whose final report is a failure marker (the
+3. **An identical schedule is never trained twice**: a suggestion equal to a schedule that already
+   finished (the sampler proposes repeats, and many parameter sets collapse to the same static
+   schedule) is told that trial's values at once (user attr ``reused_from``), reported through
+   ``on_reused``, and the next suggestion is asked for. Training is deterministic for a schedule and
+   the space's seeds, so the result is the one a second training would give.
+4. **Failures are FAIL, never bogus values**: a trial whose final report is a failure marker (the
    trainable caught an exception) or that errored in Ray is told FAIL with the reason in user attr
    ``error``; a complete one is told ``(metric, bitops)`` and keeps its summary in user attr ``result``.
 
@@ -56,12 +61,19 @@ class ScheduleSearch(OptunaSearch):
         on_infeasible: called as ``on_infeasible(trial_number, info, relative_cost)`` for each skipped
             infeasible schedule (``info`` is the suggestion's ``config["cpt"]``).
         max_infeasible_in_a_row: give up suggesting after this many consecutive infeasible samples.
+        on_reused: called as ``on_reused(trial_number)`` for each suggestion answered with an
+            identical finished schedule's result.
+        target_finished: stop suggesting once this many trials of the study have finished or are
+            running (reused trials finish without a Ray trial, so Ray's sample count alone would
+            overshoot the search's size).
     """
 
     def __init__(self, space: Any, *, metric_name: str, higher_is_better: bool, sampler: Any,
                  storage: Any, study_name: str,
                  on_infeasible: Callable[[int, dict, float], None] | None = None,
-                 max_infeasible_in_a_row: int = 500) -> None:
+                 max_infeasible_in_a_row: int = 500,
+                 on_reused: Callable[[int], None] | None = None,
+                 target_finished: int | None = None) -> None:
         self._cpt_space = space
         self._metric_name = metric_name
         self._higher_is_better = higher_is_better
@@ -69,6 +81,10 @@ class ScheduleSearch(OptunaSearch):
         self._max_infeasible = max_infeasible_in_a_row
         self._fp32_bitops: float | None = None
         self.infeasible_count = 0
+        self._on_reused = on_reused
+        self._target_finished = target_finished
+        self._finished_by_schedule: dict[str, tuple[int, list[float], dict]] | None = None
+        self.reused_count = 0
         self.gave_up = False
         super().__init__(space=self._define, metric=[metric_name, BITOPS_KEY],
                          mode=["max" if higher_is_better else "min", "min"], sampler=sampler,
@@ -98,14 +114,21 @@ class ScheduleSearch(OptunaSearch):
     def suggest(self, trial_id: str) -> dict | None:
         """The next feasible schedule's config; infeasible ones are told and skipped."""
         for _ in range(self._max_infeasible):
+            if self._target_reached():
+                return Searcher.FINISHED
             config = super().suggest(trial_id)
             if not isinstance(config, dict) or "cpt" not in config:
                 return config
             ot_trial = self._ot_trials[trial_id]
-            if config["cpt"]["feasible"]:
-                ot_trial.set_user_attr("ray_trial_id", trial_id)
-                return config
-            self._skip_infeasible(self._ot_trials.pop(trial_id), config["cpt"])
+            if not config["cpt"]["feasible"]:
+                self._skip_infeasible(self._ot_trials.pop(trial_id), config["cpt"])
+                continue
+            twin = self._finished_twin(config["cpt"]["schedule"])
+            if twin is not None:
+                self._reuse(self._ot_trials.pop(trial_id), twin)
+                continue
+            ot_trial.set_user_attr("ray_trial_id", trial_id)
+            return config
         self.gave_up = True
         log.warning("stopping: the sampler proposed %d infeasible schedules in a row; widen the space "
                     "or loosen constraints.max_relative_cost", self._max_infeasible)
@@ -137,7 +160,9 @@ class ScheduleSearch(OptunaSearch):
             ot_trial.set_user_attr("result", summary)
             if result.get("fp32_bitops"):
                 self._fp32_bitops = float(result["fp32_bitops"])
+            schedule = ot_trial.user_attrs.get("schedule")
             self._ot_study.tell(ot_trial, values)
+            self._remember(schedule, ot_trial.number, values, summary)
         self._completed_trials.add(trial_id)
 
     def save(self, checkpoint_path: str) -> None:
@@ -147,6 +172,45 @@ class ScheduleSearch(OptunaSearch):
 
     def restore(self, checkpoint_path: str) -> None:
         """Nothing to restore: a resumed search reads the Optuna storage."""
+
+    # ------------------------------------------------------------------ repeated schedules
+
+    def _finished_twin(self, schedule: Mapping[str, Any]) -> tuple[int, list[float], dict] | None:
+        """``(trial number, values, result)`` of a finished trial that trained ``schedule``."""
+        if self._finished_by_schedule is None:  # first call: the study's earlier sessions too
+            self._finished_by_schedule = {}
+            for trial in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+                attrs = trial.user_attrs
+                if not attrs.get("infeasible") and attrs.get("result") and trial.values:
+                    self._remember(attrs.get("schedule"), trial.number, list(trial.values),
+                                   attrs["result"])
+        return self._finished_by_schedule.get(_schedule_key(schedule))
+
+    def _remember(self, schedule: Mapping[str, Any] | None, number: int, values: list[float],
+                  result: dict) -> None:
+        if schedule and self._finished_by_schedule is not None:
+            self._finished_by_schedule.setdefault(_schedule_key(schedule), (number, values, result))
+
+    def _reuse(self, ot_trial: Any, twin: tuple[int, list[float], dict]) -> None:
+        number, values, result = twin
+        ot_trial.set_user_attr("result", result)
+        ot_trial.set_user_attr("reused_from", number)
+        self._ot_study.tell(ot_trial, list(values))
+        self.reused_count += 1
+        log.info("trial %d repeats the schedule of trial %d: reused its result", ot_trial.number, number)
+        if self._on_reused is not None:
+            self._on_reused(int(ot_trial.number))
+
+    def _target_reached(self) -> bool:
+        """Whether the finished trials plus the ones running now make the search's size."""
+        if self._target_finished is None:
+            return False
+        from cpt_search.search.results import record_from_trial
+
+        finished = sum(1 for t in self._ot_study.get_trials(deepcopy=False)
+                       if record_from_trial(t).finished)
+        running = sum(1 for trial_id in self._ot_trials if trial_id not in self._completed_trials)
+        return finished + running >= self._target_finished
 
     # ------------------------------------------------------------------ infeasible schedules
 
@@ -173,6 +237,11 @@ class ScheduleSearch(OptunaSearch):
                 self._fp32_bitops = float(value)
                 return self._fp32_bitops
         return None
+
+
+def _schedule_key(schedule: Mapping[str, Any]) -> str:
+    """A schedule's identity: its parameters, canonically ordered."""
+    return json.dumps(dict(schedule), sort_keys=True)
 
 
 def _plain(value: Any) -> Any:

@@ -72,13 +72,16 @@ class FrontTracker:
         if self.on_progress is None:
             return
         result = record.result
+        reused = record.reused_from is not None
         self.on_progress(ProgressEvent(
             finished=progress_of(records).finished, total=self.total_trials, trial=record.number,
-            label=record.label, status=record.status,
+            label=record.label, status="reused" if reused else record.status,
             metric=record.values[0] if record.status == COMPLETE and record.values else None,
             relative_cost=result.get("relative_cost", record.relative_cost),
-            seconds=result.get("trial_seconds"), front_size=len(state.on_front),
-            hypervolume=state.hypervolume, error=error or record.error))
+            seconds=None if reused else result.get("trial_seconds"), front_size=len(state.on_front),
+            hypervolume=state.hypervolume,
+            error=f"same schedule as trial {record.reused_from}, not trained again" if reused
+            else error or record.error))
 
 
 class SearchCallback(Callback):
@@ -139,15 +142,23 @@ class SearchCallback(Callback):
         reason = None
         if ray_error and ray_error.strip():
             reason = "Ray trial error: " + ray_error.strip().splitlines()[-1]
-        self._guard(self.recorder.trial_finished, record,
-                    traceback_text=self._tracebacks.pop(number, None) or ray_error, error=reason)
+        self._log_finished(record, traceback_text=self._tracebacks.pop(number, None) or ray_error,
+                           error=reason)
+
+    def reused(self, number: int) -> None:
+        """Searcher hook: a schedule identical to a finished one, told its result without training."""
+        self._log_finished(read_record(self.tracker.study, number))
+
+    def _log_finished(self, record: TrialRecord, *, traceback_text: str | None = None,
+                      error: str | None = None) -> None:
+        self._guard(self.recorder.trial_finished, record, traceback_text=traceback_text, error=error)
         try:
             records, state = self.tracker.refresh()
         except Exception:  # noqa: BLE001 - see the module docstring
             self.tracking_errors += 1
             log.warning("could not update the front in MLflow", exc_info=True)
             return
-        self.tracker.emit(record, records, state, error=reason)
+        self.tracker.emit(record, records, state, error=error)
 
     def _guard(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:

@@ -218,6 +218,8 @@ class SearchRecorder:
             ray_trial_id=record.ray_trial_id, retry_of=record.retry_of)
         now = _now_ms()
         tags = {"pareto_front": "false"}
+        if record.reused_from is not None:
+            tags["reused_from"] = str(record.reused_from)
         if record.status == COMPLETE:
             result = dict(record.result)
             step = int(result.get("epochs", 0) or 0)

@@ -176,3 +176,52 @@ def test_rerun_of_a_finished_search_changes_nothing(searched) -> None:
     assert len(client.search_runs([experiment_id], "")) == before
     assert len(client.get_metric_history(outcome.parent_run_id, "hypervolume")) == 4
     assert [c.trial for c in again.front] == [c.trial for c in outcome.front]
+
+
+REPEATS = {
+    "name": "repeats", "task": "digits/mlp", "budget": "tiny", "trials": 5, "concurrency": 1,
+    "sampler": {"name": "random", "seed": 0},
+    # two distinct schedules only: the sampler must repeat itself
+    "schedule": {"min_bits": [3, 4], "max_bits": 6, "num_cycles": 2},
+}
+
+
+@pytest.fixture(scope="module")
+def repeated(ray_local, tmp_path_factory):
+    """A search whose space holds two schedules, asked for five trials."""
+    from cpt_search.search.runner import SearchRequest, run_search
+
+    root = tmp_path_factory.mktemp("repeats")
+    space_path = root / "repeats.yaml"
+    space_path.write_text(yaml.safe_dump(REPEATS), encoding="utf-8")
+    events = []
+    outcome = run_search(SearchRequest(space_path=space_path, store_dir=root / "store"),
+                         on_progress=events.append)
+    return outcome, events
+
+
+def test_an_identical_schedule_is_not_trained_twice(repeated) -> None:
+    outcome, events = repeated
+    records = study_records(outcome)
+    assert outcome.complete and outcome.progress.finished == 5 == len(records)
+    assert all(r.status == "complete" for r in records)
+    trained = [r for r in records if r.reused_from is None]
+    reused = [r for r in records if r.reused_from is not None]
+    assert len(trained) <= 2 and len(reused) >= 3  # five trials, two distinct schedules
+    # one training per distinct schedule, in a Ray trial of its own; the rest reuse its result
+    assert len({tuple(sorted(r.schedule.items())) for r in records}) == len(trained)
+    assert all(r.ray_trial_id for r in trained) and not any(r.ray_trial_id for r in reused)
+    by_number = {r.number: r for r in records}
+    for record in reused:
+        source = by_number[record.reused_from]
+        assert source.reused_from is None and source.schedule == record.schedule
+        assert record.values == source.values and record.result == source.result
+    assert sorted(e.status for e in events if e.status == "reused") == ["reused"] * len(reused)
+    # MLflow: one child run per Optuna trial, the reused ones tagged with their source
+    client, experiment_id = mlflow_client(outcome)
+    children = client.search_runs([experiment_id], "tags.cpt_search_role = 'trial'")
+    assert len(children) == 5 and all(run.info.status == "FINISHED" for run in children)
+    tagged = {run.data.tags.get("optuna_trial_number"): run.data.tags.get("reused_from")
+              for run in children}
+    assert {int(k): int(v) for k, v in tagged.items() if v is not None} == \
+        {r.number: r.reused_from for r in reused}
