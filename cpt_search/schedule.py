@@ -183,6 +183,30 @@ class Schedule:
             text += f" +warmup {self.warmup_frac:g}@{self.warmup_bits}"
         return text
 
+    def canonical(self) -> "Schedule":
+        """The same training schedule with every parameter that cannot change its tracks reset.
+
+        A static schedule's shape and cycles, a repeated schedule's flip, the shape constant of a
+        profile that does not use it and the warm-up bits of a schedule without warm-up are free
+        parameters: ``s.tracks(n) == s.canonical().tracks(n)`` for every ``n`` that ``s`` accepts, and
+        two schedules with equal canonical forms train identically.
+        """
+        default = _DEFAULT
+        changes: dict[str, Any] = {}
+        if self.is_static:
+            changes.update(profile=default.profile, form=default.form, flip=default.flip,
+                           num_cycles=1, exp_rate=default.exp_rate, rex_beta=default.rex_beta)
+        else:
+            if self.form == "repeated":
+                changes["flip"] = default.flip
+            if self.profile != "exp":
+                changes["exp_rate"] = default.exp_rate
+            if self.profile != "rex":
+                changes["rex_beta"] = default.rex_beta
+        if self.warmup_frac == 0.0:
+            changes.update(warmup_bits=None, warmup_grad_bits=None)
+        return self.replace(**changes) if changes else self
+
     # ------------------------------------------------------------------ serialisation
 
     def to_dict(self) -> dict[str, Any]:
@@ -282,3 +306,6 @@ def _check_total_steps(total_steps: Any) -> int:
 
 def _range_text(low: int, high: int) -> str:
     return str(low) if low == high else f"{low}-{high}"
+
+
+_DEFAULT = Schedule()  # after the validation helpers it needs

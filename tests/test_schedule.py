@@ -174,3 +174,32 @@ def test_unknown_profile_and_keys():
         Schedule.from_dict({"max_bits": 99}, where="space.yaml")
     with pytest.raises(ConfigError, match=r"total_steps=0"):
         preset("CR").tracks(0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    schedule=st.builds(
+        Schedule,
+        profile=st.sampled_from(["cosine", "linear", "exp", "rex"]),
+        form=st.sampled_from(["repeated", "triangular"]),
+        flip=st.sampled_from(["vertical", "horizontal"]),
+        num_cycles=st.integers(1, 12), min_bits=st.integers(1, 8), max_bits=st.integers(8, 12),
+        min_grad_bits=st.integers(6, 8), max_grad_bits=st.integers(8, 9),
+        warmup_frac=st.sampled_from([0.0, 0.1, 0.25]), warmup_bits=st.sampled_from([None, 4, 32]),
+        exp_rate=st.floats(0.5, 8), rex_beta=st.floats(0, 0.99),
+    ),
+    total=st.integers(30, 400),
+)
+def test_canonical_schedule_trains_identically(schedule, total):
+    canonical = schedule.canonical()
+    for bits, canonical_bits in zip(schedule.tracks(total), canonical.tracks(total)):
+        np.testing.assert_array_equal(bits, canonical_bits)
+    assert canonical.canonical() == canonical
+
+
+def test_canonical_merges_free_parameters():
+    assert static(5, 8).canonical() == preset("ER", min_bits=5, max_bits=5, num_cycles=3).canonical()
+    assert preset("CR").replace(flip="horizontal").canonical() == preset("CR").canonical()
+    assert preset("CR").replace(exp_rate=2.0).canonical() == preset("CR")
+    assert preset("ER").replace(exp_rate=2.0).canonical() != preset("ER")  # exp uses its rate
+    assert preset("RTH").canonical() != preset("RTV").canonical()  # rex triangles' flips differ

@@ -240,8 +240,9 @@ class ScheduleSearch(OptunaSearch):
 
 
 def _schedule_key(schedule: Mapping[str, Any]) -> str:
-    """A schedule's identity: its parameters, canonically ordered."""
-    return json.dumps(dict(schedule), sort_keys=True)
+    """What a training depends on: the canonical schedule (static 5/8 sampled with two different
+    profiles is one schedule), as sorted JSON."""
+    return json.dumps(Schedule.from_dict(schedule).canonical().to_dict(), sort_keys=True)
 
 
 def _plain(value: Any) -> Any:
