@@ -70,7 +70,14 @@ def locate(spec: DatasetFiles, options: DataOptions,
                     os.replace(path, target)
 
         log.info("downloading dataset %s into %s", spec.name, downloads)
-        build_once(marker, fetch_into)
+        try:
+            build_once(marker, fetch_into)
+        except (OSError, RuntimeError, ValueError) as error:
+            # urllib (torchvision) raises URLError/OSError, PyG's fsspec/aiohttp raise
+            # ClientError subclasses of OSError or RuntimeError: either way, the network is the cause.
+            raise missing_error(spec, roots, can_download=False).with_context(
+                where=f"data: download of {spec.name} failed ({type(error).__name__}: "
+                      f"{str(error).splitlines()[0][:200] if str(error) else 'no message'})") from error
         found = find_dataset(spec, [downloads])
         if found is not None:
             return found

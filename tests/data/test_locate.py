@@ -134,3 +134,20 @@ def test_prepare_returns_the_absolute_data_root_and_processes_cora_once(data_dir
 def test_prepare_unknown_task_suggests_the_closest(tmp_path):
     with pytest.raises(UnknownNameError, match="did you mean 'cora/gcn'"):
         prepare("cora/gnc", cache_dir=tmp_path)
+
+
+def test_a_failed_download_is_one_line_naming_the_cause_and_the_files(tmp_path):
+    from cpt_search.data.options import locate
+
+    def offline(tmp_root):
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    options = DataOptions(data_dir=str(tmp_path / "data"), cache_dir=str(tmp_path / "cache"),
+                          download=True, system_dirs=False)
+    with pytest.raises(DataError) as info:
+        locate(fashion_mnist.FILES, options, fetch=offline)
+    text = str(info.value)
+    assert "\n" not in text
+    assert text.startswith("data: download of fashion-mnist failed (OSError: [Errno -3] Temporary "
+                           "failure in name resolution)")
+    assert "train-images-idx3-ubyte" in text and "--download" not in text
