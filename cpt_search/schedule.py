@@ -186,9 +186,9 @@ class Schedule:
     def canonical(self) -> "Schedule":
         """The same training schedule with every parameter that cannot change its tracks reset.
 
-        A static schedule's shape and cycles, a repeated schedule's flip, the shape constant of a
-        profile that does not use it and the warm-up bits of a schedule without warm-up are free
-        parameters: ``s.tracks(n) == s.canonical().tracks(n)`` for every ``n`` that ``s`` accepts, and
+        A static schedule's shape and cycles (and a warm-up at its own bits), a repeated schedule's
+        flip, the shape constant of a profile that does not use it and the warm-up bits of a schedule
+        without warm-up are free parameters: ``s.tracks(n) == s.canonical().tracks(n)`` for every ``n`` that ``s`` accepts, and
         two schedules with equal canonical forms train identically.
         """
         default = _DEFAULT
@@ -203,8 +203,10 @@ class Schedule:
                 changes["exp_rate"] = default.exp_rate
             if self.profile != "rex":
                 changes["rex_beta"] = default.rex_beta
-        if self.warmup_frac == 0.0:
-            changes.update(warmup_bits=None, warmup_grad_bits=None)
+        no_op_warmup = self.is_static and (self.warmup_bits, self.warmup_grad_bits) == (
+            self.max_bits, self.max_grad_bits)  # a static schedule warmed up at its own bits
+        if self.warmup_frac == 0.0 or no_op_warmup:
+            changes.update(warmup_frac=0.0, warmup_bits=None, warmup_grad_bits=None)
         return self.replace(**changes) if changes else self
 
     # ------------------------------------------------------------------ serialisation

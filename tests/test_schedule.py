@@ -203,3 +203,5 @@ def test_canonical_merges_free_parameters():
     assert preset("CR").replace(exp_rate=2.0).canonical() == preset("CR")
     assert preset("ER").replace(exp_rate=2.0).canonical() != preset("ER")  # exp uses its rate
     assert preset("RTH").canonical() != preset("RTV").canonical()  # rex triangles' flips differ
+    assert static(5, 8).replace(warmup_frac=0.1).canonical() == static(5, 8)  # warm-up at 5/8 anyway
+    assert static(5, 8).replace(warmup_frac=0.1, warmup_bits=32).canonical() != static(5, 8)
