@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from cpt_search.errors import ConfigError
-from cpt_search.schedule import FULL_PRECISION_BITS, MIN_BITS
+from cpt_search.schedule import check_bits
 
 KIND = "piecewise"
 # Fractions within this of 0 or 1 are snapped onto them (float noise such as 1 - 1e-17).
@@ -58,8 +58,8 @@ class Segment:
                               fix="give every segment a positive length")
         object.__setattr__(self, "start_frac", start)
         object.__setattr__(self, "end_frac", end)
-        object.__setattr__(self, "bits", _check_bits("bits", self.bits))
-        object.__setattr__(self, "grad_bits", _check_bits("grad_bits", self.grad_bits))
+        object.__setattr__(self, "bits", check_bits("bits", self.bits))
+        object.__setattr__(self, "grad_bits", check_bits("grad_bits", self.grad_bits))
 
     def step_range(self, total_steps: int) -> range:
         """The steps this segment covers in a run of ``total_steps`` steps (may be empty)."""
@@ -239,9 +239,9 @@ def impairment_window(impair_bits: int, base_bits: int, grad_bits: int, start_fr
         ConfigError: bits out of ``1..32``, ``impair_bits >= base_bits`` (not an impairment), or a
             window outside ``0 <= start_frac <= end_frac <= 1``.
     """
-    impair_bits = _check_bits("impair_bits", impair_bits)
-    base_bits = _check_bits("base_bits", base_bits)
-    grad_bits = _check_bits("grad_bits", grad_bits)
+    impair_bits = check_bits("impair_bits", impair_bits)
+    base_bits = check_bits("base_bits", base_bits)
+    grad_bits = check_bits("grad_bits", grad_bits)
     if impair_bits >= base_bits:
         raise ConfigError(f"impair_bits < base_bits must hold, but got (impair_bits={impair_bits}, "
                           f"base_bits={base_bits})", key="impair_bits", value=impair_bits,
@@ -264,7 +264,7 @@ def staircase(bits_list: Sequence[int], steps_per_bits: int, *, grad_bits: int =
     The segments are equal fractions ``[i/n, (i+1)/n)`` and ``nominal_steps = n * steps_per_bits``,
     so over its nominal length stage ``i`` covers exactly steps ``i*N .. (i+1)*N - 1``.
     """
-    bits_list = [_check_bits("bits", b) for b in bits_list]
+    bits_list = [check_bits("bits", b) for b in bits_list]
     if not bits_list:
         raise ConfigError("a staircase needs at least one precision", key="bits_list",
                           value=bits_list, fix="give e.g. [2, 3, 4, 5, 6, 7, 8]")
@@ -272,7 +272,7 @@ def staircase(bits_list: Sequence[int], steps_per_bits: int, *, grad_bits: int =
             or steps_per_bits < 1:
         raise ConfigError("steps_per_bits >= 1 must hold", key="steps_per_bits",
                           value=steps_per_bits, fix="train at least one step per precision")
-    grad_bits = _check_bits("grad_bits", grad_bits)
+    grad_bits = check_bits("grad_bits", grad_bits)
     n = len(bits_list)
     segments = tuple(Segment(i / n, (i + 1) / n, bits, grad_bits) for i, bits in enumerate(bits_list))
     return PiecewiseSchedule(
@@ -283,16 +283,6 @@ def staircase(bits_list: Sequence[int], steps_per_bits: int, *, grad_bits: int =
 
 
 # ---------------------------------------------------------------------- validation helpers
-
-
-def _check_bits(key: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not (
-        MIN_BITS <= value <= FULL_PRECISION_BITS
-    ):
-        raise ConfigError(f"bits must be an integer in {MIN_BITS}..{FULL_PRECISION_BITS}", key=key,
-                          value=value, fix=f"use {MIN_BITS}..{FULL_PRECISION_BITS} "
-                                           "(32 = full precision)")
-    return int(value)
 
 
 def _check_frac(key: str, value: Any) -> float:

@@ -78,17 +78,17 @@ class Schedule:
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
         set_("num_cycles", _check_int("num_cycles", self.num_cycles, low=1))
         for name in ("min_bits", "max_bits", "min_grad_bits", "max_grad_bits"):
-            set_(name, _check_bits(name, getattr(self, name)))
+            set_(name, check_bits(name, getattr(self, name)))
         _check_order("min_bits", self.min_bits, "max_bits", self.max_bits)
         _check_order("min_grad_bits", self.min_grad_bits, "max_grad_bits", self.max_grad_bits)
         set_("warmup_frac", _check_float("warmup_frac", self.warmup_frac, "0 <= warmup_frac < 1",
                                          lambda f: 0.0 <= f < 1.0))
         warmup_bits = self.max_bits if self.warmup_bits is None else self.warmup_bits
-        set_("warmup_bits", _check_bits("warmup_bits", warmup_bits))
+        set_("warmup_bits", check_bits("warmup_bits", warmup_bits))
         if self.warmup_grad_bits is None:
             full = self.warmup_bits == FULL_PRECISION_BITS
             set_("warmup_grad_bits", FULL_PRECISION_BITS if full else self.max_grad_bits)
-        set_("warmup_grad_bits", _check_bits("warmup_grad_bits", self.warmup_grad_bits))
+        set_("warmup_grad_bits", check_bits("warmup_grad_bits", self.warmup_grad_bits))
         set_("exp_rate", _check_float("exp_rate", self.exp_rate, "exp_rate > 0", lambda r: r > 0))
         set_("rex_beta", _check_float("rex_beta", self.rex_beta, "0 <= rex_beta < 1",
                                       lambda b: 0.0 <= b < 1.0))
@@ -277,7 +277,8 @@ def _check_int(key: str, value: Any, *, low: int) -> int:
     return int(value)
 
 
-def _check_bits(key: str, value: Any) -> int:
+def check_bits(key: str, value: Any) -> int:
+    """A bit-width as an int in ``1..32``, else a :class:`ConfigError` naming ``key`` and the value."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not (
         MIN_BITS <= value <= FULL_PRECISION_BITS
     ):

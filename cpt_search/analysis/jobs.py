@@ -13,7 +13,7 @@ from typing import Any, Sequence, Union
 from cpt_search.errors import ConfigError
 from cpt_search.piecewise import PiecewiseSchedule, impairment_window, schedule_from_any_dict
 from cpt_search.presets import PRESET_NAMES, baseline_schedules, preset
-from cpt_search.schedule import FULL_PRECISION_BITS, Schedule
+from cpt_search.schedule import Schedule, check_bits
 
 AnySchedule = Union[Schedule, PiecewiseSchedule]
 
@@ -82,9 +82,9 @@ def reproduce_schedules(*, min_bits: int = 3, max_bits: int = 8, grad_bits: int 
     Raises:
         ConfigError: bits outside ``1..32`` or ``min_bits >= max_bits`` (keys are the CLI flags).
     """
-    _check_bits_flag("--min-bits", min_bits)
-    _check_bits_flag("--max-bits", max_bits)
-    _check_bits_flag("--grad-bits", grad_bits)
+    check_bits("--min-bits", min_bits)
+    check_bits("--max-bits", max_bits)
+    check_bits("--grad-bits", grad_bits)
     if min_bits >= max_bits:
         raise ConfigError(f"min_bits < max_bits must hold, but got (min_bits={min_bits}, "
                           f"max_bits={max_bits})", key="--min-bits", value=min_bits,
@@ -132,9 +132,9 @@ def critical_period_jobs(seeds: int, *, impair_bits: int = 3, base_bits: int = 8
             that does not fit), bits out of range, ``impair_bits >= base_bits`` (keys are the CLI
             flags).
     """
-    _check_bits_flag("--impair-bits", impair_bits)
-    _check_bits_flag("--bits", base_bits)
-    _check_bits_flag("--grad-bits", grad_bits)
+    check_bits("--impair-bits", impair_bits)
+    check_bits("--bits", base_bits)
+    check_bits("--grad-bits", grad_bits)
     if impair_bits >= base_bits:
         raise ConfigError(f"impair_bits < bits must hold, but got (impair_bits={impair_bits}, "
                           f"bits={base_bits})", key="--impair-bits", value=impair_bits,
@@ -165,13 +165,6 @@ def critical_period_jobs(seeds: int, *, impair_bits: int = 3, base_bits: int = 8
                                            name=f"{row} @{impair_bits}b, {base_bits}/{grad_bits}")
                 jobs.append(Job(row, kind, window, seed, frac))
     return jobs
-
-
-def _check_bits_flag(flag: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-            or not 1 <= value <= FULL_PRECISION_BITS:
-        raise ConfigError(f"bits must be an integer in 1..{FULL_PRECISION_BITS}", key=flag,
-                          value=value, fix=f"use 1..{FULL_PRECISION_BITS} (32 = full precision)")
 
 
 def _check_fracs(fracs: Sequence[float]) -> list[float]:
