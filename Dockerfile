@@ -17,9 +17,10 @@ ENV DEBIAN_FRONTEND=noninteractive \
     RAY_AUTH_MODE=disabled \
     MLFLOW_DISABLE_TELEMETRY=true
 
-# make and git for the README's commands; Python 3.11 when the base image (CUDA) lacks it.
+# make and git for the README's commands, g++ for the native quantizer kernels; Python 3.11 when the
+# base image (CUDA) lacks it.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends make git ca-certificates \
+    && apt-get install -y --no-install-recommends make git ca-certificates g++ \
     && (command -v python3.11 >/dev/null || apt-get install -y --no-install-recommends python3.11 python3.11-venv) \
     && rm -rf /var/lib/apt/lists/*
 

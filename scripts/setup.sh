@@ -20,6 +20,14 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q -e ".[test]"
   touch "$stamp"
 fi
+# The fused C++ quantizer kernels (cpt_search/quant/native.py) need a C++ compiler; build them once
+# here so no trial pays the ~20 s. Without a compiler training runs on the slower eager kernels.
+if ! command -v c++ >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get install -y -q g++ >/dev/null 2>&1 \
+    || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q g++ >/dev/null 2>&1)) \
+    || echo "setup: could not install g++; the eager quantizer kernels will run (slower)" >&2
+fi
+"$VENV/bin/python" -m cpt_search.quant.native || true
 # Fashion-MNIST for the image tasks: Debian's dataset-fashion-mnist (no download at run time).
 if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   (apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1 \

@@ -19,7 +19,7 @@ import time
 import torch
 
 from cpt_search.quant import kernels
-from cpt_search.quant.kernels import MIN_SCALE, _dense_layout, noise_table, num_levels
+from cpt_search.quant.kernels import MIN_SCALE, dense_layout, noise_table, num_levels
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def quantize_stochastic(x: torch.Tensor, bits: int) -> torch.Tensor:
 
 
 def _quantize_nearest(x: torch.Tensor, bits: int):
-    x = _dense_layout(x)
+    x = dense_layout(x)
     x_hat, lo, hi = _timed("nearest", _flat(x), _levels(bits, x.device))
     x_hat = _unflat(x_hat, x)
     if x.device.type == "cpu":
@@ -136,14 +136,14 @@ def _quantize_nearest(x: torch.Tensor, bits: int):
 
 
 def _quantize_with_range(x: torch.Tensor, bits: int, lo, hi) -> torch.Tensor:
-    x = _dense_layout(x)
+    x = dense_layout(x)
     lo = torch.as_tensor(lo, dtype=x.dtype, device=x.device)
     hi = torch.as_tensor(hi, dtype=x.dtype, device=x.device)
     return _unflat(_timed("with_range", _flat(x), _levels(bits, x.device), lo, hi), x)
 
 
 def _quantize_stochastic(x: torch.Tensor, bits: int) -> torch.Tensor:
-    x = _dense_layout(x)
+    x = dense_layout(x)
     flat = _flat(x)
     noise = noise_table(x.device, x.dtype).window(flat)
     return _unflat(_timed("stochastic", flat, noise, _levels(bits, x.device)), x)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from cpt_search.errors import ConfigError
 
-BACKENDS = ("eager", "compile")
+BACKENDS = ("native", "eager", "compile")
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,11 @@ class QuantConfig:
             supported layers to keep in FP32. A name that matches no supported layer is an error.
         act_momentum: momentum of the running (EMA) activation min and range used in evaluation,
             ``running = momentum * running + (1 - momentum) * batch`` (CPT uses 0.9).
-        backend: ``"eager"`` (default: tuned in-place chains, nothing to compile) or ``"compile"``
-            (``torch.compile``d activation and error quantizers: fewer passes over each tensor, after
-            seconds of compilation on first use; see ``benchmarks/quant_overhead.py``).
+        backend: ``"native"`` (default: fused C++ kernels, one pass per quantizer, built once per
+            machine; falls back to eager with a warning where no C++ compiler exists), ``"eager"``
+            (tuned in-place ATen chains, nothing to build) or ``"compile"`` (``torch.compile``d
+            quantizers; measured slower than eager on this CPU). ``benchmarks/quant_overhead.py``
+            compares them.
     """
 
     quantize_first_layer: bool = True
@@ -37,7 +39,7 @@ class QuantConfig:
     quantize_grads: bool = True
     exclude: tuple[str, ...] = ()
     act_momentum: float = 0.9
-    backend: str = "eager"
+    backend: str = "native"
 
     def __post_init__(self) -> None:
         if isinstance(self.exclude, str):
@@ -64,7 +66,7 @@ class QuantConfig:
                 where="QuantConfig",
                 key="backend",
                 value=self.backend,
-                fix='use "eager" unless the compile time pays off over a long run',
+                fix='use "native" (the default), or "eager" to avoid building C++ kernels',
             )
         if not 0.0 <= self.act_momentum < 1.0:
             raise ConfigError(

@@ -50,7 +50,7 @@ def tensor_range(x: torch.Tensor) -> tuple:
     return lo, hi
 
 
-def _scale_and_inverse(lo, hi, bits: int):
+def scale_and_inverse(lo, hi, bits: int):
     levels = num_levels(bits)
     if isinstance(lo, float):
         scale = max((hi - lo) / levels, MIN_SCALE)
@@ -72,7 +72,7 @@ def quantize_with_range(
             when ``noise`` is given.
         noise: optional U(-0.5, 0.5) values shaped and strided like ``x`` (stochastic rounding).
     """
-    scale, inverse = _scale_and_inverse(lo, hi, bits)
+    scale, inverse = scale_and_inverse(lo, hi, bits)
     q = torch.sub(x, lo)  # the only allocation: everything below reuses it
     q.mul_(inverse)
     if noise is not None:
@@ -130,14 +130,21 @@ class NoiseTable:
 
     def window(self, like: torch.Tensor) -> torch.Tensor:
         """Noise shaped and strided like ``like`` (which must be non-overlapping and dense)."""
-        numel = like.numel()
+        offset = self._draw_offset(like.numel())
+        return self._table.as_strided(like.shape, like.stride(), offset)
+
+    def flat_window(self, numel: int) -> torch.Tensor:
+        """``numel`` consecutive noise values as a 1-D contiguous tensor (for kernels that walk storage)."""
+        offset = self._draw_offset(numel)
+        return self._table[offset : offset + numel]
+
+    def _draw_offset(self, numel: int) -> int:
         if 2 * numel > self._table.numel():
             self._grow(numel)
-        table = self._table
-        slots = (table.numel() - numel) // self.ALIGN
+        slots = (self._table.numel() - numel) // self.ALIGN
         offset = self._rng.randint(0, slots) * self.ALIGN
         self._refresh(max(1, numel // self.REFRESH_DIVISOR))
-        return table.as_strided(like.shape, like.stride(), offset)
+        return offset
 
     def _refresh(self, count: int) -> None:
         table = self._table
@@ -168,7 +175,7 @@ def reset_noise_tables() -> None:
     _NOISE_TABLES.clear()
 
 
-def _dense_layout(x: torch.Tensor) -> torch.Tensor:
+def dense_layout(x: torch.Tensor) -> torch.Tensor:
     """``x`` itself when it is contiguous or channels-last, else a contiguous copy.
 
     Expanded gradients (``out.sum().backward()`` gives a stride-0 one) would otherwise map many
@@ -181,12 +188,12 @@ def _dense_layout(x: torch.Tensor) -> torch.Tensor:
 
 def quantize_stochastic(x: torch.Tensor, bits: int) -> torch.Tensor:
     """Per-tensor stochastic rounding with the tensor's own min/max (for errors), a new tensor."""
-    x = _dense_layout(x)
+    x = dense_layout(x)
     lo, hi = tensor_range(x)
     noise = noise_table(x.device, x.dtype).window(x)
     if not isinstance(lo, float):
         return quantize_with_range(x, bits, lo, hi, clamp=True, noise=noise)
-    scale, inverse = _scale_and_inverse(lo, hi, bits)
+    scale, inverse = scale_and_inverse(lo, hi, bits)
     # noise + x / scale - min / scale in two passes instead of three (subtract, scale, add noise);
     # x >= min gives x * inv >= min * inv in floating point too, and the clamp bounds the top.
     q = torch.add(noise, x, alpha=inverse)

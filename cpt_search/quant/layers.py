@@ -44,11 +44,12 @@ class QuantLayer:
     FLOAT_CLASS: type[nn.Module]
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def _quant_init(self, *, quantize_grads: bool, act_momentum: float, backend: str = "eager") -> None:
+    def _quant_init(self, *, quantize_grads: bool, act_momentum: float, backend: str = "native") -> None:
         self.bits = FULL_PRECISION_BITS
         self.grad_bits = FULL_PRECISION_BITS
         self._quantize_grads = quantize_grads
         self._act_momentum = act_momentum
+        self._backend = backend
         self._kernels = _backend_module(backend)
         device = next((p.device for p in self.parameters()), torch.device("cpu"))
         self.register_buffer("act_running_min", torch.zeros((), device=device))
@@ -67,6 +68,7 @@ class QuantLayer:
             "grad_bits",
             "_quantize_grads",
             "_act_momentum",
+            "_backend",
             "_kernels",
             "_act_seen",
             "_act_cache",
@@ -80,12 +82,12 @@ class QuantLayer:
         # module, both rebuilt on demand.
         state = self.__dict__.copy()
         state["_act_cache"] = None
-        state["_kernels"] = "compile" if self._kernels is not kernels else "eager"
+        del state["_kernels"]
         return state
 
     def __setstate__(self, state):
         state = dict(state)
-        state["_kernels"] = _backend_module(state["_kernels"])
+        state["_kernels"] = _backend_module(state["_backend"])
         super().__setstate__(state)
 
     # --- what the layer uses ---------------------------------------------------------------------
@@ -174,6 +176,10 @@ class QuantLayer:
 
 def _backend_module(backend: str):
     """The module whose ``quantize_nearest`` / ``quantize_with_range`` / ``quantize_stochastic`` run."""
+    if backend == "native":
+        from cpt_search.quant import native
+
+        return native
     if backend == "compile":
         from cpt_search.quant import compiled
 

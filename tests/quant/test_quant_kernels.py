@@ -1,14 +1,24 @@
-"""The arithmetic of REFERENCE §3: levels, ranges, stochastic rounding."""
+"""The arithmetic of REFERENCE §3: levels, ranges, stochastic rounding.
+
+Every activation/error quantizer test runs against both implementations: the eager ATen chains
+(:mod:`cpt_search.quant.kernels`) and the fused C++ kernels (:mod:`cpt_search.quant.native`).
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from cpt_search.quant import kernels
+from cpt_search.quant import kernels, native
 from cpt_search.quant.reference import fake_quant, fake_quant_per_channel
 
 BITS = [1, 2, 3, 4, 8]
+
+
+@pytest.fixture(params=["eager", "native"])
+def q(request):
+    """The module whose quantize_nearest / quantize_with_range / quantize_stochastic are under test."""
+    return kernels if request.param == "eager" else native
 
 
 def _assert_nearest_levels(x: torch.Tensor, x_hat: torch.Tensor, lo, hi, bits: int) -> None:
@@ -24,9 +34,9 @@ def _assert_nearest_levels(x: torch.Tensor, x_hat: torch.Tensor, lo, hi, bits: i
 
 
 @pytest.mark.parametrize("bits", BITS)
-def test_per_tensor_nearest_matches_formula(bits):
+def test_per_tensor_nearest_matches_formula(q, bits):
     x = torch.randn(4, 5, 6, 7) * 3 + 1
-    x_hat, lo, hi = kernels.quantize_nearest(x, bits)
+    x_hat, lo, hi = q.quantize_nearest(x, bits)
     assert (lo, hi) == (x.min().item(), x.max().item())
     _assert_nearest_levels(x, x_hat, lo, hi, bits)
     assert len(torch.unique(x_hat)) <= 2**bits
@@ -37,13 +47,13 @@ def test_per_tensor_nearest_matches_formula(bits):
     assert torch.allclose(x_hat, ref, atol=1e-5 * (hi - lo))
 
 
-def test_one_and_two_bits_exact_values():
+def test_one_and_two_bits_exact_values(q):
     x = torch.tensor([-1.0, -0.4, 0.1, 0.2, 0.9, 2.0])
     # 1 bit: levels {-1, 2}; midpoint 0.5
-    x1, _, _ = kernels.quantize_nearest(x, 1)
+    x1, _, _ = q.quantize_nearest(x, 1)
     assert x1.tolist() == [-1.0, -1.0, -1.0, -1.0, 2.0, 2.0]
     # 2 bits: scale 1, levels {-1, 0, 1, 2}
-    x2, _, _ = kernels.quantize_nearest(x, 2)
+    x2, _, _ = q.quantize_nearest(x, 2)
     assert x2.tolist() == [-1.0, 0.0, 0.0, 0.0, 1.0, 2.0]
 
 
@@ -59,26 +69,26 @@ def test_per_channel_weights_use_each_channels_range(bits):
     assert len(torch.unique(w_hat[0])) == len(torch.unique(kernels.quantize_nearest(w[0], bits)[0]))
 
 
-def test_constant_tensor_quantizes_to_itself():
+def test_constant_tensor_quantizes_to_itself(q):
     x = torch.full((10,), 0.3)
-    assert torch.equal(kernels.quantize_nearest(x, 4)[0], x)
-    assert torch.equal(kernels.quantize_stochastic(x, 4), x)
+    assert torch.equal(q.quantize_nearest(x, 4)[0], x)
+    assert torch.equal(q.quantize_stochastic(x, 4), x)
 
 
-def test_running_range_clamps_outliers():
+def test_running_range_clamps_outliers(q):
     x = torch.tensor([-5.0, 0.0, 0.5, 1.0, 9.0])
-    out = kernels.quantize_with_range(x, 2, 0.0, 1.5, clamp=True)  # levels 0, .5, 1, 1.5
+    out = q.quantize_with_range(x, 2, 0.0, 1.5, clamp=True)  # levels 0, .5, 1, 1.5
     assert out.tolist() == [0.0, 0.0, 0.5, 1.0, 1.5]
 
 
 @pytest.mark.parametrize("bits", [2, 4, 8])
-def test_stochastic_rounding_is_unbiased_and_hits_only_neighbours(bits):
+def test_stochastic_rounding_is_unbiased_and_hits_only_neighbours(q, bits):
     torch.manual_seed(0)
     # values between levels at all fractional positions, with the range pinned by two end points
     levels = 2**bits - 1
     inner = torch.linspace(0.05, levels - 0.05, 2000, dtype=torch.float32)
     x = torch.cat([torch.tensor([0.0, float(levels)]), inner])
-    draws = torch.stack([kernels.quantize_stochastic(x, bits) for _ in range(400)])
+    draws = torch.stack([q.quantize_stochastic(x, bits) for _ in range(400)])
     # scale is exactly 1 here: the output must be floor(x) or ceil(x)
     assert torch.all((draws == x.floor()) | (draws == x.ceil()))
     bias = draws.mean(0) - x
@@ -87,22 +97,22 @@ def test_stochastic_rounding_is_unbiased_and_hits_only_neighbours(bits):
     assert bias[2:].abs().mean() < 0.025
     assert bias[2:].mean().abs() < 0.003
     # round-to-nearest has a systematic error here that the same test rejects
-    nearest_bias = kernels.quantize_nearest(x, bits)[0] - x
+    nearest_bias = q.quantize_nearest(x, bits)[0] - x
     assert nearest_bias[2:].abs().mean() > 0.2
 
 
-def test_stochastic_rounding_probability_equals_fraction():
+def test_stochastic_rounding_probability_equals_fraction(q):
     torch.manual_seed(1)
     x = torch.tensor([0.0, 0.3, 1.0])  # 1 bit: levels 0 and 1, 0.3 rounds up 30 % of the time
-    ups = sum(kernels.quantize_stochastic(x, 1)[1].item() for _ in range(4000))
+    ups = sum(q.quantize_stochastic(x, 1)[1].item() for _ in range(4000))
     assert 0.3 * 4000 - 120 < ups < 0.3 * 4000 + 120  # > 4 sigma either way
 
 
-def test_stochastic_rounding_handles_expanded_gradients():
+def test_stochastic_rounding_handles_expanded_gradients(q):
     torch.manual_seed(2)
     # stride (0, 1): 1000 rows alias the same 3 values; each element must still get its own noise
     expanded = torch.tensor([0.0, 0.25, 1.0]).expand(1000, 3)
-    out = kernels.quantize_stochastic(expanded, 1)  # levels 0 and 1
+    out = q.quantize_stochastic(expanded, 1)  # levels 0 and 1
     assert 0.2 < out[:, 1].mean().item() < 0.3
 
 
@@ -118,12 +128,12 @@ def test_noise_table_windows_are_uniform_and_vary():
     assert table.window(cl).stride() == cl.stride()
 
 
-def test_reset_noise_tables_makes_rounding_follow_the_seed():
+def test_reset_noise_tables_makes_rounding_follow_the_seed(q):
     x = torch.linspace(0, 1, 1000)
     torch.manual_seed(5)
     kernels.reset_noise_tables()
-    first = kernels.quantize_stochastic(x, 2)
-    kernels.quantize_stochastic(x, 2)  # advances offsets and refreshes part of the table
+    first = q.quantize_stochastic(x, 2)
+    q.quantize_stochastic(x, 2)  # advances offsets and refreshes part of the table
     torch.manual_seed(5)
     kernels.reset_noise_tables()
-    assert torch.equal(kernels.quantize_stochastic(x, 2), first)
+    assert torch.equal(q.quantize_stochastic(x, 2), first)
