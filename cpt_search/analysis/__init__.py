@@ -3,7 +3,7 @@
 | module | what |
 |---|---|
 | :mod:`~cpt_search.analysis.jobs` | the fixed job lists (presets + baselines; impairment windows) and outcomes |
-| :mod:`~cpt_search.analysis.stats` | mean/std over seeds, Welch's test, Spearman's rho |
+| :mod:`~cpt_search.analysis.stats` | mean/std over seeds, Welch's and paired tests, Spearman's rho |
 | :mod:`~cpt_search.analysis.reproduce` | the ten-schedule table and the cost-metric correlation |
 | :mod:`~cpt_search.analysis.critical` | critical learning periods: early vs late windows |
 | :mod:`~cpt_search.analysis.range_test` | CPT's precision range test: scoring stages, the bit picker |

@@ -34,7 +34,7 @@ class WindowRow:
         total_steps: the run length in steps.
         metric: final metric over seeds.
         damage: mean metric lost against the control (positive = worse); 0 for the control.
-        vs_control: metric difference to the control, with Welch's test.
+        vs_control: metric difference to the control, with Welch's and the paired (by seed) test.
         mean_bits, relative_cost: the schedule's cost.
         failed: seeds that did not finish.
     """
@@ -60,7 +60,7 @@ class WindowPair:
         window_frac: their length.
         early_damage, late_damage: mean damage of each.
         early_vs_late: ``early - late`` metric difference (negative = early worse when higher is
-            better), with Welch's test.
+            better), with Welch's and the paired (by seed) test.
         early_worse: whether the early window did more damage.
     """
 
@@ -96,28 +96,29 @@ class CriticalReport:
         """One row per window: metric, damage, significance vs control, steps at low precision."""
         columns = ("window", "fraction", f"steps at {self.impair_bits} b",
                    f"{self.metric_name} mean ± std", "n", "damage", "p vs control", "sig",
-                   "mean bits", "cost vs FP32")
+                   "p paired", "mean bits", "cost vs FP32")
         rows = tuple(
             (r.row, r.window_frac,
              None if r.window_steps is None else f"{r.window_steps}/{r.total_steps}",
              mean_pm_std(r.metric.mean, r.metric.std), r.metric.n,
              r.damage, r.vs_control.welch_p if r.kind != CONTROL else None,
-             r.vs_control.mark if r.kind != CONTROL else "", r.mean_bits, r.relative_cost)
+             r.vs_control.mark if r.kind != CONTROL else "",
+             r.vs_control.paired_p if r.kind != CONTROL else None, r.mean_bits, r.relative_cost)
             for r in self.rows
         )
-        return Table(columns, rows, ("", "g", "", "", "", "+.4f", ".3g", "", ".2f", ".4f"))
+        return Table(columns, rows, ("", "g", "", "", "", "+.4f", ".3g", "", ".3g", ".2f", ".4f"))
 
     def pairs_table(self) -> Table:
         """Early vs late damage at each window length."""
         columns = ("fraction", "early damage", "late damage", "early − late metric", "p (Welch)",
-                   "sig", "early worse")
+                   "sig", "p (paired)", "early worse")
         rows = tuple(
             (p.window_frac, p.early_damage, p.late_damage, p.early_vs_late.delta,
-             p.early_vs_late.welch_p, p.early_vs_late.mark,
+             p.early_vs_late.welch_p, p.early_vs_late.mark, p.early_vs_late.paired_p,
              None if p.early_worse is None else ("yes" if p.early_worse else "no"))
             for p in self.pairs
         )
-        return Table(columns, rows, ("g", "+.4f", "+.4f", "+.4f", ".3g", "", ""))
+        return Table(columns, rows, ("g", "+.4f", "+.4f", "+.4f", ".3g", "", ".3g", ""))
 
     def to_json(self) -> dict[str, Any]:
         """Plain, JSON-safe document of the rows and pairs."""
@@ -130,12 +131,14 @@ class CriticalReport:
                 "window_steps": r.window_steps, "total_steps": r.total_steps,
                 "metric_mean": r.metric.mean, "metric_std": r.metric.std, "n": r.metric.n,
                 "damage": r.damage, "welch_p_vs_control": r.vs_control.welch_p,
+                "paired_p_vs_control": r.vs_control.paired_p,
                 "mean_bits": r.mean_bits, "relative_cost": r.relative_cost, "failed": list(r.failed),
             } for r in self.rows],
             "pairs": [{
                 "window_frac": p.window_frac, "early_damage": p.early_damage,
                 "late_damage": p.late_damage, "early_minus_late": p.early_vs_late.delta,
-                "welch_p": p.early_vs_late.welch_p, "early_worse": p.early_worse,
+                "welch_p": p.early_vs_late.welch_p, "paired_p": p.early_vs_late.paired_p,
+                "early_worse": p.early_worse,
             } for p in self.pairs],
         }
 
@@ -148,8 +151,8 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
     for outcome in outcomes:
         by_row.setdefault(outcome.job.row, []).append(outcome)
     control_group = next((g for g in by_row.values() if g[0].job.kind == CONTROL), [])
-    control_values = _values(control_group)
-    control_mean = SeedStats.of(control_values).mean
+    control_by_seed = _by_seed(control_group)
+    control_mean = SeedStats.of(_values(control_group)).mean
     sign = 1.0 if higher_is_better else -1.0
 
     rows = []
@@ -169,7 +172,7 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
         rows.append(WindowRow(
             row=name, kind=job.kind, window_frac=float(job.window_frac or 0.0),
             window_steps=window_steps, total_steps=total_steps, metric=stats, damage=damage,
-            vs_control=difference(values, control_values),
+            vs_control=difference(_by_seed(group), control_by_seed),
             mean_bits=_mean(group, "mean_bits"), relative_cost=_mean(group, "relative_cost"),
             failed=tuple(f"seed {o.job.seed}: {o.error or 'no result'}" for o in group if not o.ok),
         ))
@@ -184,7 +187,7 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
             continue
         pairs.append(WindowPair(
             window_frac=frac, early_damage=early.damage, late_damage=late.damage,
-            early_vs_late=difference(_values(by_row[early.row]), _values(by_row[late.row])),
+            early_vs_late=difference(_by_seed(by_row[early.row]), _by_seed(by_row[late.row])),
         ))
     return CriticalReport(task=task, budget=budget, metric_name=metric_name,
                           higher_is_better=higher_is_better, impair_bits=impair_bits,
@@ -194,6 +197,10 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
 
 def _values(group: Sequence[Outcome]) -> list[float]:
     return [o.value("metric") for o in sorted(group, key=lambda o: o.job.seed) if o.ok]
+
+
+def _by_seed(group: Sequence[Outcome]) -> dict[int, float]:
+    return {o.job.seed: o.value("metric") for o in group if o.ok}
 
 
 def _mean(group: Sequence[Outcome], name: str) -> float | None:

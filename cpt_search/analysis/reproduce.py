@@ -90,6 +90,7 @@ class ReproduceReport:
                 "mean_bits": row.mean_bits, "mean_grad_bits": row.mean_grad_bits,
                 "bitops": row.bitops, "paper_bitops": row.paper_bitops,
                 "delta_vs_static": row.vs_static.delta, "welch_p_vs_static": row.vs_static.welch_p,
+                "paired_p_vs_static": row.vs_static.paired_p,
                 "intervals_overlap_vs_static": row.vs_static.intervals_overlap,
                 "significant_vs_static": bool(row.vs_static.mark),
                 "pareto": row.pareto, "seconds_mean": row.seconds, "failed": list(row.failed),
@@ -104,26 +105,28 @@ class ReproduceReport:
     def table(self) -> Table:
         """The table for Markdown/CSV: one row per schedule."""
         columns = ("schedule", f"{self.metric_name} mean ± std", "n", f"Δ vs {self.static_row}",
-                   "p (Welch)", "sig", "mean bits", "cost vs FP32", "cost vs 8/8", "Pareto")
+                   "p (Welch)", "sig", "p (paired)", "mean bits", "cost vs FP32", "cost vs 8/8",
+                   "Pareto")
         rows = tuple(
             (row.schedule, mean_pm_std(row.metric.mean, row.metric.std), row.metric.n,
              row.vs_static.delta if row.schedule != self.static_row else None,
              row.vs_static.welch_p if row.schedule != self.static_row else None,
              row.vs_static.mark if row.schedule != self.static_row else "",
+             row.vs_static.paired_p if row.schedule != self.static_row else None,
              row.mean_bits, row.relative_cost, row.relative_cost_vs_8_8, row.pareto)
             for row in self.rows
         )
-        return Table(columns, rows, ("", "", "", "+.4f", ".3g", "", ".2f", ".4f", ".3f", ""))
+        return Table(columns, rows, ("", "", "", "+.4f", ".3g", "", ".3g", ".2f", ".4f", ".3f", ""))
 
     def csv_table(self) -> Table:
         """A machine-friendly table with separate mean/std columns and per-seed values."""
         columns = ("schedule", "kind", "label", "metric_mean", "metric_std", "n", "metric_values",
-                   "delta_vs_static", "welch_p", "intervals_overlap", "mean_bits", "relative_cost",
+                   "delta_vs_static", "welch_p", "paired_p", "intervals_overlap", "mean_bits", "relative_cost",
                    "relative_cost_vs_8_8", "bitops", "paper_bitops", "pareto", "seconds_mean")
         rows = tuple(
             (row.schedule, row.kind, row.label, row.metric.mean, row.metric.std, row.metric.n,
              " ".join(repr(v) for v in row.metric_values), row.vs_static.delta,
-             row.vs_static.welch_p, row.vs_static.intervals_overlap, row.mean_bits,
+             row.vs_static.welch_p, row.vs_static.paired_p, row.vs_static.intervals_overlap, row.mean_bits,
              row.relative_cost, row.relative_cost_vs_8_8, row.bitops, row.paper_bitops,
              row.pareto, row.seconds)
             for row in self.rows
@@ -151,7 +154,7 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
             order.append(outcome.job.row)
             by_row[outcome.job.row] = []
         by_row[outcome.job.row].append(outcome)
-    static_values = _metric_values(by_row.get(static_row, []))
+    static_by_seed = _metric_by_seed(by_row.get(static_row, []))
     rows = []
     for name in order:
         group = sorted(by_row[name], key=lambda o: o.job.seed)
@@ -164,7 +167,7 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
             relative_cost_vs_8_8=_mean(group, "relative_cost_vs_8_8"),
             bitops=_mean(group, "bitops"), paper_bitops=_mean(group, "paper_bitops"),
             seconds=_mean(group, "seconds"),
-            vs_static=difference(values, static_values),
+            vs_static=difference(_metric_by_seed(group), static_by_seed),
             failed=tuple(f"seed {o.job.seed}: {o.error or 'no result'}" for o in group if not o.ok),
         ))
     rows = _mark_pareto(rows, higher_is_better)
@@ -182,6 +185,10 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
 
 def _metric_values(group: Sequence[Outcome]) -> list[float]:
     return [o.value("metric") for o in sorted(group, key=lambda o: o.job.seed) if o.ok]
+
+
+def _metric_by_seed(group: Sequence[Outcome]) -> dict[int, float]:
+    return {o.job.seed: o.value("metric") for o in group if o.ok}
 
 
 def _mean(group: Sequence[Outcome], name: str) -> float | None:

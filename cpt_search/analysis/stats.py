@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence, Union
 
 import numpy as np
 
@@ -47,12 +47,17 @@ class Difference:
             is undefined).
         welch_p: two-sided Welch t-test p-value (``None`` with fewer than two values on a side or
             zero variance on both).
+        paired_p: two-sided paired t-test p-value over the seeds both samples finished (``None``
+            unless both are keyed by seed, with at least two common seeds whose differences vary).
+            Trainings with the same seed share initial weights and data order, so seed-to-seed
+            spread cancels in the paired differences; it can show effects Welch's test cannot.
         mark: ``"*"`` when ``welch_p < 0.05``, else ``""``.
     """
 
     delta: float | None
     intervals_overlap: bool | None
     welch_p: float | None
+    paired_p: float | None = None
 
     @property
     def mark(self) -> str:
@@ -60,8 +65,19 @@ class Difference:
         return "*" if self.welch_p is not None and self.welch_p < ALPHA else ""
 
 
-def difference(a: Sequence[float], b: Sequence[float]) -> Difference:
-    """Difference of the means of two seed samples, with interval overlap and Welch's test."""
+Sample = Union[Sequence[float], Mapping[int, float]]  # values, or values keyed by seed
+
+
+def difference(a: Sample, b: Sample) -> Difference:
+    """Difference of the means of two seed samples, with interval overlap and Welch's test.
+
+    With both samples given as ``{seed: value}``, the paired test over their common seeds too.
+    """
+    paired_p = _paired_p(a, b) if isinstance(a, Mapping) and isinstance(b, Mapping) else None
+    if isinstance(a, Mapping):
+        a = [a[seed] for seed in sorted(a)]
+    if isinstance(b, Mapping):
+        b = [b[seed] for seed in sorted(b)]
     sa, sb = SeedStats.of(a), SeedStats.of(b)
     if sa.mean is None or sb.mean is None:
         return Difference(None, None, None)
@@ -76,7 +92,19 @@ def difference(a: Sequence[float], b: Sequence[float]) -> Difference:
         xa = [v for v in a if v is not None and math.isfinite(v)]
         xb = [v for v in b if v is not None and math.isfinite(v)]
         p = float(ttest_ind(xa, xb, equal_var=False).pvalue)
-    return Difference(delta, overlap, p)
+    return Difference(delta, overlap, p, paired_p)
+
+
+def _paired_p(a: Mapping[int, float], b: Mapping[int, float]) -> float | None:
+    common = [seed for seed in sorted(set(a) & set(b))
+              if a[seed] is not None and b[seed] is not None
+              and math.isfinite(a[seed]) and math.isfinite(b[seed])]
+    diffs = [a[seed] - b[seed] for seed in common]
+    if len(diffs) < 2 or len(set(diffs)) == 1:
+        return None  # undefined: too few pairs, or no variance of the differences
+    from scipy.stats import ttest_rel
+
+    return float(ttest_rel([a[s] for s in common], [b[s] for s in common]).pvalue)
 
 
 @dataclass(frozen=True)

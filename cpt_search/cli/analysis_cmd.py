@@ -151,7 +151,8 @@ def reproduce(task: str, budget: str, seeds: int, concurrency: int, cpus_per_tri
     out = _out_dir(out_dir, store, name)
     markdown = (f"# {task} ({budget}): Better Schedules presets vs static baselines\n\n"
                 f"Bounds {min_bits}-{max_bits}/{grad_bits}, n = {num_cycles}, {seeds} seed(s); "
-                f"Δ and p vs {report.static_row} (* = Welch p < 0.05).\n\n"
+                f"Δ and p vs {report.static_row} (* = Welch p < 0.05; p (paired): paired t-test over "
+                f"seeds, same initial weights and data order).\n\n"
                 + report.table().markdown() + "\n" + "\n".join(report.summary_lines()) + "\n")
     files, document = _write_reports(out, "reproduce", markdown, report.csv_table().csv(), report,
                                      plot_reproduce, store, recorder, name, outcomes)

@@ -70,3 +70,20 @@ def test_difference_welch_and_overlap():
     single = difference([0.8], [0.7, 0.75])
     assert single.delta == pytest.approx(0.075) and single.welch_p is None and single.mark == ""
     assert difference([], [0.7]).delta is None
+
+
+def test_paired_test_uses_common_seeds_and_sees_what_welch_cannot():
+    # seed effects (0.00 / 0.05 / 0.10) swamp a constant +0.004 shift: Welch sees nothing, pairs do
+    a = {0: 0.804, 1: 0.8535, 2: 0.9045, 7: 0.5}  # seed 7 has no partner and is left out of the pairs
+    b = {0: 0.800, 1: 0.8500, 2: 0.9000}
+    d = difference(a, b)
+    diffs = np.array([0.004, 0.0035, 0.0045])
+    t = diffs.mean() / (diffs.std(ddof=1) / math.sqrt(3))
+    assert d.paired_p == pytest.approx(2 * sps.t.sf(t, 2))
+    assert d.paired_p < 0.01
+    assert d.welch_p > 0.3  # the unpaired test, over all four values of a
+    assert d.delta == pytest.approx(np.mean([0.804, 0.8535, 0.9045, 0.5]) - 0.85)
+    # plain sequences carry no seeds: no paired test; too few or constant pairs: undefined
+    assert difference([0.804, 0.8535, 0.9045], [0.8, 0.85, 0.9]).paired_p is None
+    assert difference({0: 0.8}, {0: 0.7}).paired_p is None
+    assert difference({0: 0.75, 1: 0.875}, {0: 0.5, 1: 0.625}).paired_p is None  # exactly 0.25 twice
