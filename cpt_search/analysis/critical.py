@@ -96,7 +96,7 @@ class CriticalReport:
         """One row per window: metric, damage, significance vs control, steps at low precision."""
         columns = ("window", "fraction", f"steps at {self.impair_bits} b",
                    f"{self.metric_name} mean ± std", "n", "damage", "p vs control", "sig",
-                   "p paired", "mean bits", "cost vs FP32")
+                   "p (paired)", "mean bits", "cost vs FP32")
         rows = tuple(
             (r.row, r.window_frac,
              None if r.window_steps is None else f"{r.window_steps}/{r.total_steps}",
