@@ -16,6 +16,7 @@ float32, not on the CPU), the eager kernels do the work: one warning, same numbe
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import platform
@@ -53,8 +54,11 @@ def _build():
     from torch.utils import cpp_extension
 
     arch = _arch_flags()
-    # The ISA is part of the name, so machines sharing a home directory keep separate builds.
-    name = "cpt_search_quant_" + ("_".join(flag.lstrip("-m").replace(".", "") for flag in arch) or "base")
+    # The ISA and the torch installation are part of the name, so machines sharing a home directory,
+    # and virtualenvs sharing a machine, keep separate builds instead of rebuilding over each other.
+    isa = "_".join(flag.lstrip("-m").replace(".", "") for flag in arch) or "base"
+    install = hashlib.sha1(str(Path(torch.__file__).parent).encode()).hexdigest()[:8]
+    name = f"cpt_search_quant_{isa}_{install}"
     if shutil.which("ninja") is None:
         # pip's ninja lives beside this interpreter, which is not on PATH when .venv is not activated.
         os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
