@@ -11,7 +11,7 @@ The extension is compiled with ``torch.utils.cpp_extension.load_inline`` on firs
 (about 20 s; ``scripts/setup.sh`` does it ahead of time with ``python -m cpt_search.quant.native``) and
 loaded from torch's extension cache (``$TORCH_EXTENSIONS_DIR``, else ``~/.cache/torch_extensions``) in
 every later process in milliseconds. Without a C++ compiler, or for tensors it does not handle (not
-float32, not on the CPU), the eager kernels do the work: one warning, same numbers, slower.
+float32, not on the CPU), the eager kernels do the work: one warning, the same quantizer, slower.
 """
 
 from __future__ import annotations
@@ -80,17 +80,21 @@ def load():
     with _lock:
         if "module" not in _state:
             start = time.perf_counter()
+            # Importing cpp_extension warns about a missing CUDA toolkit: irrelevant for a CPU build.
+            cpp_logger = logging.getLogger("torch.utils.cpp_extension")
+            level = cpp_logger.level
+            cpp_logger.setLevel(logging.ERROR)
             try:
-                # Importing cpp_extension warns about a missing CUDA toolkit: irrelevant for a CPU build.
-                logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
                 module = _build()
             except Exception as error:  # noqa: BLE001 - no compiler, no ninja, read-only cache: run eager
                 module = None
                 last_line = (str(error).strip().splitlines() or [""])[-1]  # compiler output can be long
                 _state["error"] = f"{type(error).__name__}: {last_line}"
                 logger.warning(
-                    "native quantizer kernels unavailable (%s); using the eager kernels (same results, "
-                    "slower). Install a C++ compiler (g++) to enable them.", _state["error"])
+                    "native quantizer kernels unavailable (%s); using the eager kernels (the same "
+                    "quantizer, slower). Install a C++ compiler (g++) to enable them.", _state["error"])
+            finally:
+                cpp_logger.setLevel(level)
             _state["seconds"] = time.perf_counter() - start
             _state["module"] = module
     return _state["module"]
