@@ -28,7 +28,7 @@ from typing import Any, Iterable, Mapping
 
 from cpt_search.analysis.jobs import Job, Outcome
 from cpt_search.errors import TrackingError
-from cpt_search.tracking.recorder import (EXPERIMENT_KIND, ROLE_TAG, log_text_artifact,
+from cpt_search.tracking.recorder import (EXPERIMENT_KIND, RESULT_TAGS, ROLE_TAG, log_text_artifact,
                                          package_versions, search_all_runs)
 from cpt_search.tracking.store import Store, experiment_name
 
@@ -174,7 +174,8 @@ class AnalysisRecorder:
             values = {key: result.get(key) for key in RESULT_METRICS}
             values[self.metric_name] = result.get("metric")
             metrics = [Metric(k, float(v), now, step) for k, v in values.items() if _finite(v)]
-            self.client.log_batch(run_id, metrics=metrics)
+            tags = [RunTag(k, str(result[k])) for k in RESULT_TAGS if result.get(k)]
+            self.client.log_batch(run_id, metrics=metrics, tags=tags)
             self.client.set_terminated(run_id, status="FINISHED")
         else:
             self.client.log_batch(run_id, tags=[RunTag("error", (outcome.error or "failed")[:4000])])

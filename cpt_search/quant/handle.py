@@ -81,6 +81,20 @@ class QuantHandle:
         return [layer for _, layer in self._layers]
 
     @property
+    def kernels(self) -> str:
+        """The quantizer kernels the layers run: ``native``, ``eager`` or ``compile``.
+
+        ``eager`` for the native backend where its C++ kernels could not be built, or where the model
+        is not on the CPU (the native kernels handle float32 CPU tensors only).
+        """
+        if self.config.backend != "native":
+            return self.config.backend
+        from cpt_search.quant import native
+
+        on_cpu = all(p.device.type == "cpu" for p in self.model.parameters())
+        return "native" if on_cpu and native.available() else "eager"
+
+    @property
     def bits(self) -> tuple[int, int]:
         """``(bits, grad_bits)`` currently set (32/32 until :meth:`set_bits` is called)."""
         return self._bits

@@ -85,6 +85,7 @@ def final_report(results: Sequence[Any], metric_name: str, seconds: float) -> di
         "relative_cost_vs_8_8": float(first.relative_cost_vs_8_8), "mean_bits": float(first.mean_bits),
         "mean_grad_bits": float(first.mean_grad_bits), "total_steps": int(first.total_steps),
         "epochs": len(first.epochs), "trial_seconds": float(seconds), "seeds": len(results),
+        "device": first.device, "quant_kernels": first.quant_kernels,
     }
     accuracies = [r.accuracy for r in results if r.accuracy is not None]
     if accuracies:

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 ROLE_TAG = "cpt_search_role"
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+# Result fields logged as tags of a finished trial's run: where it trained and which quantizer
+# kernels ran (native C++ or the eager fallback), so timings are compared like with like.
+RESULT_TAGS = ("device", "quant_kernels")
 NOMINAL_PLOT_STEPS = 1000
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 _SCHEDULE_PARAM_PREFIX = ""
@@ -222,6 +225,9 @@ class SearchRecorder:
             tags["reused_from"] = str(record.reused_from)
         if record.status == COMPLETE:
             result = dict(record.result)
+            for key in RESULT_TAGS:  # where and how it trained: provenance for comparing timings
+                if result.get(key):
+                    tags[key] = str(result[key])
             step = int(result.get("epochs", 0) or 0)
             values = {self.metric_name: record.values[0], "bitops": record.values[1]}
             for key in ("metric_std", "accuracy", "paper_bitops", "fp32_bitops", "relative_cost",

@@ -129,6 +129,7 @@ class TrialResult:
             (run-length encoded, so it stays short for long trainings).
         epochs: one record per evaluated epoch.
         schedule: the schedule's dict; ``schedule_label`` its short name.
+        quant_kernels: the quantizer kernels that ran (:attr:`cpt_search.quant.QuantHandle.kernels`).
     """
 
     task: str
@@ -152,6 +153,7 @@ class TrialResult:
     epochs: tuple[EpochRecord, ...]
     schedule: dict
     schedule_label: str
+    quant_kernels: str = "eager"
 
     def to_dict(self, *, with_epochs: bool = True) -> dict[str, Any]:
         """Plain JSON-safe values; ``with_epochs=False`` drops the per-epoch list."""

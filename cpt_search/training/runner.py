@@ -186,6 +186,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
         seconds=time.perf_counter() - started, device=str(device), bit_runs=run_lengths(*used),
         epochs=tuple(records),
         schedule=spec.schedule.to_dict(), schedule_label=spec.schedule.label,
+        quant_kernels=handle.kernels,
     )
 
 

@@ -75,6 +75,7 @@ def test_reproduce_end_to_end(capsys, tmp_path):
                for r in jobs)
     by_key = {r.data.tags["job_key"]: r for r in jobs}
     assert by_key["CR#seed0"].data.metrics["metric"] == pytest.approx(rows[0]["metric_mean"])
+    assert {r.data.tags["device"] for r in jobs} == {"cpu"} and len({r.data.tags["quant_kernels"] for r in jobs}) == 1
     artifacts = {a.path for a in client.list_artifacts(parent[0].info.run_id)}
     assert artifacts == {"reproduce.md", "reproduce.csv", "reproduce.json", "reproduce.png"}
     report = tmp_path / "reports" / document["settings"]["name"] / "reproduce.md"

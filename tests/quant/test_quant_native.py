@@ -90,6 +90,7 @@ def test_a_failed_build_falls_back_to_eager_with_one_warning(monkeypatch, caplog
         raise RuntimeError("Error building extension\nc++: command not found")
 
     monkeypatch.setattr(native, "_build", no_compiler)
+    handle = quantize_(nn.Sequential(nn.Linear(3, 3)), QuantConfig(quantize_last_layer=True))
     x = torch.randn(100)
     with caplog.at_level(logging.WARNING, logger="cpt_search.quant.native"):
         first = native.quantize_nearest(x, 3)[0]
@@ -98,6 +99,7 @@ def test_a_failed_build_falls_back_to_eager_with_one_warning(monkeypatch, caplog
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 1 and "c++: command not found" in warnings[0] and "eager" in warnings[0]
     assert not native.available()
+    assert handle.kernels == "eager"  # what trials report and MLflow tags: the fallback ran
 
 
 def test_native_is_the_default_and_survives_pickling():
@@ -107,7 +109,8 @@ def test_native_is_the_default_and_survives_pickling():
     handle = quantize_(net, QuantConfig(quantize_last_layer=True))
     quantize_(twin, QuantConfig(quantize_last_layer=True, backend="eager")).set_bits(3, 8)
     handle.set_bits(3, 8)
-    assert net[0]._kernels is native
+    assert net[0]._kernels is native and handle.kernels == "native"
+    assert quantize_(nn.Sequential(nn.Linear(2, 2)), QuantConfig(backend="eager")).kernels == "eager"
     x = torch.randn(2, 3, 9, 9)
     assert torch.equal(net(x), twin(x))  # forward is round-to-nearest: identical to eager
     buffer = io.BytesIO()

@@ -17,6 +17,7 @@ import yaml
 
 from cpt_search.export import load_schedule, load_schedule_document
 from cpt_search.pareto import pareto_mask
+from cpt_search.quant import native
 from cpt_search.schedule import Schedule
 
 SPACE = {
@@ -143,6 +144,8 @@ def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
     mask = pareto_mask(values, ("maximize", "minimize"))
     assert [r.data.tags["pareto_front"] == "true" for r in finished] == list(mask)
     assert all(r.data.tags["pareto_front"] == "false" for r in runs if r.info.status != "FINISHED")
+    kernels = "native" if native.available() else "eager"
+    assert all(r.data.tags["device"] == "cpu" and r.data.tags["quant_kernels"] == kernels for r in finished)
     front_numbers = sorted(int(r.data.tags["optuna_trial_number"]) for r, on in zip(finished, mask) if on)
     assert front_numbers == sorted(c.trial for c in outcome.front)
     tagged = client.search_runs([experiment_id], 'tags.pareto_front = "true"')  # the UI filter

@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 
 from cpt_search.cli import main
+from cpt_search.quant import native
 
+
+# What a CPU trial reports: the native kernels wherever they build (test_quant_native checks that).
+_KERNELS = "native" if native.available() else "eager"
 
 def test_train_json_on_digits(capsys):
     code = main(["train", "--task", "digits/mlp", "--budget", "tiny", "--preset", "CR",
@@ -20,6 +24,7 @@ def test_train_json_on_digits(capsys):
     assert result["metric_name"] == "test_accuracy" and result["higher_is_better"] is True
     assert result["schedule"]["profile"] == "cosine" and result["schedule"]["num_cycles"] == 2
     assert 3 < result["mean_bits"] < 8
+    assert result["device"] == "cpu" and result["quant_kernels"] == _KERNELS
 
 
 def test_train_table_has_one_row_per_epoch_and_a_summary(capsys):
