@@ -20,12 +20,17 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   "$VENV/bin/python" -m pip install -q -e ".[test]"
   touch "$stamp"
 fi
-# The fused C++ quantizer kernels (cpt_search/quant/native.py) need a C++ compiler; build them once
-# here so no trial pays the ~20 s. Without a compiler training runs on the slower eager kernels.
-if ! command -v c++ >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get install -y -q g++ >/dev/null 2>&1 \
-    || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q g++ >/dev/null 2>&1)) \
-    || echo "setup: could not install g++; the eager quantizer kernels will run (slower)" >&2
+# The fused C++ quantizer kernels (cpt_search/quant/native.py) need a C++ compiler and Python's
+# headers; build them once here so no trial pays the ~20 s. Without them training runs on the slower
+# eager kernels.
+missing=()
+command -v c++ >/dev/null || missing+=(g++)
+py_include=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+[ -f "$py_include/Python.h" ] || missing+=("python$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-dev")
+if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 \
+    || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "${missing[@]}" >/dev/null 2>&1)) \
+    || echo "setup: could not install ${missing[*]}; the eager quantizer kernels will run (slower)" >&2
 fi
 "$VENV/bin/python" -m cpt_search.quant.native || true
 # Fashion-MNIST for the image tasks: Debian's dataset-fashion-mnist (no download at run time).
