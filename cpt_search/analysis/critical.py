@@ -17,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from cpt_search.analysis.jobs import CONTROL, EARLY, LATE, Outcome
+from cpt_search.analysis.jobs import CONTROL, EARLY, LATE, Outcome, mean_value, metric_by_seed, metric_values
 from cpt_search.analysis.stats import Difference, SeedStats, difference
 from cpt_search.analysis.tables import Table, mean_pm_std
 
@@ -151,15 +151,15 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
     for outcome in outcomes:
         by_row.setdefault(outcome.job.row, []).append(outcome)
     control_group = next((g for g in by_row.values() if g[0].job.kind == CONTROL), [])
-    control_by_seed = _by_seed(control_group)
-    control_mean = SeedStats.of(_values(control_group)).mean
+    control_by_seed = metric_by_seed(control_group)
+    control_mean = SeedStats.of(metric_values(control_group)).mean
     sign = 1.0 if higher_is_better else -1.0
 
     rows = []
     for name, group in by_row.items():
         group = sorted(group, key=lambda o: o.job.seed)
         job = group[0].job
-        values = _values(group)
+        values = metric_values(group)
         stats = SeedStats.of(values)
         total_steps = next((int(o.result["total_steps"]) for o in group if o.ok), None)
         window_steps = None
@@ -172,8 +172,8 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
         rows.append(WindowRow(
             row=name, kind=job.kind, window_frac=float(job.window_frac or 0.0),
             window_steps=window_steps, total_steps=total_steps, metric=stats, damage=damage,
-            vs_control=difference(_by_seed(group), control_by_seed),
-            mean_bits=_mean(group, "mean_bits"), relative_cost=_mean(group, "relative_cost"),
+            vs_control=difference(metric_by_seed(group), control_by_seed),
+            mean_bits=mean_value(group, "mean_bits"), relative_cost=mean_value(group, "relative_cost"),
             failed=tuple(f"seed {o.job.seed}: {o.error or 'no result'}" for o in group if not o.ok),
         ))
     kind_order = {CONTROL: 0, EARLY: 1, LATE: 2}
@@ -187,22 +187,9 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
             continue
         pairs.append(WindowPair(
             window_frac=frac, early_damage=early.damage, late_damage=late.damage,
-            early_vs_late=difference(_by_seed(by_row[early.row]), _by_seed(by_row[late.row])),
+            early_vs_late=difference(metric_by_seed(by_row[early.row]), metric_by_seed(by_row[late.row])),
         ))
     return CriticalReport(task=task, budget=budget, metric_name=metric_name,
                           higher_is_better=higher_is_better, impair_bits=impair_bits,
                           base_bits=base_bits, grad_bits=grad_bits, rows=tuple(rows),
                           pairs=tuple(pairs), settings=dict(settings or {}))
-
-
-def _values(group: Sequence[Outcome]) -> list[float]:
-    return [o.value("metric") for o in sorted(group, key=lambda o: o.job.seed) if o.ok]
-
-
-def _by_seed(group: Sequence[Outcome]) -> dict[int, float]:
-    return {o.job.seed: o.value("metric") for o in group if o.ok}
-
-
-def _mean(group: Sequence[Outcome], name: str) -> float | None:
-    values = [v for v in (o.value(name) for o in group) if v is not None]
-    return float(np.mean(values)) if values else None

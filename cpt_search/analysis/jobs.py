@@ -10,6 +10,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Sequence, Union
 
+import numpy as np
+
 from cpt_search.errors import ConfigError
 from cpt_search.piecewise import PiecewiseSchedule, impairment_window, schedule_from_any_dict
 from cpt_search.presets import PRESET_NAMES, baseline_schedules, preset
@@ -215,3 +217,20 @@ class Outcome:
         value = self.result.get(name)
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
             else None
+
+
+# --- a row's outcomes (one per seed), summarised for the reports --------------------------------
+def metric_values(group: Sequence[Outcome]) -> list[float]:
+    """The metrics of the finished outcomes, in seed order."""
+    return [o.value("metric") for o in sorted(group, key=lambda o: o.job.seed) if o.ok]
+
+
+def metric_by_seed(group: Sequence[Outcome]) -> dict[int, float]:
+    """``{seed: metric}`` of the finished outcomes (what the paired test matches on)."""
+    return {o.job.seed: o.value("metric") for o in group if o.ok}
+
+
+def mean_value(group: Sequence[Outcome], name: str) -> float | None:
+    """Mean of a result field over the outcomes that have it (``None`` when none has)."""
+    values = [v for v in (o.value(name) for o in group) if v is not None]
+    return float(np.mean(values)) if values else None

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from cpt_search.analysis.jobs import PRESET, Outcome
+from cpt_search.analysis.jobs import PRESET, Outcome, mean_value, metric_by_seed, metric_values
 from cpt_search.analysis.stats import Correlation, Difference, SeedStats, difference, spearman
 from cpt_search.analysis.tables import Table, mean_pm_std
 
@@ -154,20 +154,20 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
             order.append(outcome.job.row)
             by_row[outcome.job.row] = []
         by_row[outcome.job.row].append(outcome)
-    static_by_seed = _metric_by_seed(by_row.get(static_row, []))
+    static_by_seed = metric_by_seed(by_row.get(static_row, []))
     rows = []
     for name in order:
         group = sorted(by_row[name], key=lambda o: o.job.seed)
-        values = _metric_values(group)
+        values = metric_values(group)
         rows.append(ScheduleRow(
             schedule=name, kind=group[0].job.kind, label=group[0].job.schedule.label,
             metric=SeedStats.of(values), metric_values=tuple(values),
-            mean_bits=_mean(group, "mean_bits"), mean_grad_bits=_mean(group, "mean_grad_bits"),
-            relative_cost=_mean(group, "relative_cost"),
-            relative_cost_vs_8_8=_mean(group, "relative_cost_vs_8_8"),
-            bitops=_mean(group, "bitops"), paper_bitops=_mean(group, "paper_bitops"),
-            seconds=_mean(group, "seconds"),
-            vs_static=difference(_metric_by_seed(group), static_by_seed),
+            mean_bits=mean_value(group, "mean_bits"), mean_grad_bits=mean_value(group, "mean_grad_bits"),
+            relative_cost=mean_value(group, "relative_cost"),
+            relative_cost_vs_8_8=mean_value(group, "relative_cost_vs_8_8"),
+            bitops=mean_value(group, "bitops"), paper_bitops=mean_value(group, "paper_bitops"),
+            seconds=mean_value(group, "seconds"),
+            vs_static=difference(metric_by_seed(group), static_by_seed),
             failed=tuple(f"seed {o.job.seed}: {o.error or 'no result'}" for o in group if not o.ok),
         ))
     rows = _mark_pareto(rows, higher_is_better)
@@ -181,19 +181,6 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
                                   [r.metric.mean for r in presets]),
         settings=dict(settings or {}),
     )
-
-
-def _metric_values(group: Sequence[Outcome]) -> list[float]:
-    return [o.value("metric") for o in sorted(group, key=lambda o: o.job.seed) if o.ok]
-
-
-def _metric_by_seed(group: Sequence[Outcome]) -> dict[int, float]:
-    return {o.job.seed: o.value("metric") for o in group if o.ok}
-
-
-def _mean(group: Sequence[Outcome], name: str) -> float | None:
-    values = [v for v in (o.value(name) for o in group) if v is not None]
-    return float(np.mean(values)) if values else None
 
 
 def _mark_pareto(rows: list[ScheduleRow], higher_is_better: bool) -> list[ScheduleRow]:
