@@ -170,6 +170,18 @@ class QuantLayer:
             return quantize_error(y, grad_bits, self._kernels.quantize_stochastic)
         return y
 
+    def _quantized_call(self, op, input: torch.Tensor) -> torch.Tensor:
+        """``op(input, weight, bias)`` at this layer's bits: input and weight fake-quantized, the
+        error into the output marked for quantization; at 32/32 exactly ``op`` on the FP32 tensors."""
+        bits, grad_bits = self._note_use()
+        if bits >= FULL_PRECISION_BITS and grad_bits >= FULL_PRECISION_BITS:
+            return op(input, self.weight, self.bias)
+        weight = self.weight
+        if bits < FULL_PRECISION_BITS:
+            input = self._quant_input(input, bits)
+            weight = self._quant_weight(weight, bits)
+        return self._quant_output(op(input, weight, self.bias), grad_bits)
+
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, bits={self.bits}, grad_bits={self.used_grad_bits}"
 
@@ -193,14 +205,7 @@ class QConv2d(QuantLayer, nn.Conv2d):
     FLOAT_CLASS = nn.Conv2d
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        bits, grad_bits = self._note_use()
-        if bits >= FULL_PRECISION_BITS and grad_bits >= FULL_PRECISION_BITS:
-            return self._conv_forward(input, self.weight, self.bias)
-        weight = self.weight
-        if bits < FULL_PRECISION_BITS:
-            input = self._quant_input(input, bits)
-            weight = self._quant_weight(weight, bits)
-        return self._quant_output(self._conv_forward(input, weight, self.bias), grad_bits)
+        return self._quantized_call(self._conv_forward, input)
 
 
 class QLinear(QuantLayer, nn.Linear):
@@ -209,14 +214,7 @@ class QLinear(QuantLayer, nn.Linear):
     FLOAT_CLASS = nn.Linear
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        bits, grad_bits = self._note_use()
-        if bits >= FULL_PRECISION_BITS and grad_bits >= FULL_PRECISION_BITS:
-            return F.linear(input, self.weight, self.bias)
-        weight = self.weight
-        if bits < FULL_PRECISION_BITS:
-            input = self._quant_input(input, bits)
-            weight = self._quant_weight(weight, bits)
-        return self._quant_output(F.linear(input, weight, self.bias), grad_bits)
+        return self._quantized_call(F.linear, input)
 
 
 __all__ = ["FULL_PRECISION_BITS", "QConv2d", "QLinear", "QuantLayer"]
