@@ -104,13 +104,14 @@ class SmallCNN(nn.Module):
 def _load_cora():
     from torch_geometric.datasets import Planetoid
 
-    root = Path(tempfile.mkdtemp(prefix="cora_bench_"))
-    raw = root / "Cora" / "raw"
-    raw.mkdir(parents=True)
-    for src in PLANETOID_DIR.glob("ind.cora.*"):
-        (raw / src.name).symlink_to(src)
-    with contextlib.redirect_stdout(sys.stderr):  # PyG reports "Processing..." on stdout; keep --json clean
-        return Planetoid(str(root), "Cora")[0]
+    # The processed graph is held in memory once loaded, so its folder goes away right after.
+    with tempfile.TemporaryDirectory(prefix="cora_bench_") as root:
+        raw = Path(root) / "Cora" / "raw"
+        raw.mkdir(parents=True)
+        for src in PLANETOID_DIR.glob("ind.cora.*"):
+            (raw / src.name).symlink_to(src)
+        with contextlib.redirect_stdout(sys.stderr):  # PyG says "Processing..." on stdout; keep --json clean
+            return Planetoid(root, "Cora")[0]
 
 
 class GCN(nn.Module):
