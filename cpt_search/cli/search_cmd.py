@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 import click
 
 from cpt_search.errors import ConfigError, TrackingError
-from cpt_search.tracking.store import DEFAULT_STORE_DIR, Store, experiment_name
+from cpt_search.store import DEFAULT_STORE_DIR, Store, experiment_name
 
 FRONT_FILTER = 'tags.pareto_front = "true"'
 _QUIET_LOGGERS = ("ray", "mlflow", "optuna", "alembic", "urllib3", "filelock")
@@ -83,16 +83,18 @@ def _progress_row(event) -> str:
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data root for the task's dataset.")
 @click.option("--download", is_flag=True,
               help="Allow the standard dataset download (torchvision / torch-geometric) if files are missing.")
+@click.option("--no-mlflow", is_flag=True,
+              help="Do not record the search in MLflow (the Optuna study in the store keeps it).")
 @click.pass_context
 def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
         concurrency: int | None, store: str, ray_address: str | None, tracking_uri: str | None,
-        data_dir: str | None, download: bool) -> None:
+        data_dir: str | None, download: bool, no_mlflow: bool) -> None:
     """Run (or resume) the multi-objective schedule search described by SPACE (a YAML file).
 
     Rerunning the same command after Ctrl-C or a crash continues the search: finished trials are
     kept, interrupted ones run again, nothing is recorded twice.
     """
-    from cpt_search.search.runner import SearchRequest, run_search
+    from cpt_search.orchestrate.search import SearchRequest, run_search
 
     debug = bool((ctx.obj or {}).get("debug"))
     _quiet_libraries(debug, with_ray=True)
@@ -105,12 +107,12 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
         click.echo(_progress_row(event))
 
     from cpt_search.space import load_space
-    from cpt_search.tasks import TASKS
 
-    metric_name = [TASKS.get(load_space(space).task, where=space, key="task").metric_name]
+    metric_name = [str(load_space(space).objective.metric)]
     request = SearchRequest(space_path=space, name=name, trials=trials, concurrency=concurrency,
                             store_dir=store, ray_address=ray_address, tracking_uri=tracking_uri,
-                            data_dir=data_dir, download=download, ray_logs=debug)
+                            data_dir=data_dir, download=download, ray_logs=debug,
+                            tracking=not no_mlflow)
     outcome = run_search(request, on_progress=on_progress, on_status=lambda m: click.echo(f"# {m}"))
     _print_outcome(outcome, store)
     if not outcome.complete and not outcome.gave_up:
@@ -131,8 +133,9 @@ def _print_outcome(outcome, store_arg: str) -> None:
     store_flag = "" if store_arg == DEFAULT_STORE_DIR else f" --store {store_arg}"
     click.echo("")
     click.echo(f"store        {outcome.store.root}")
-    click.echo(f"MLflow       {outcome.store.tracking_uri}, experiment {outcome.experiment!r}, "
-               f"parent run {outcome.parent_run_id}")
+    if outcome.parent_run_id is not None:
+        click.echo(f"MLflow       {outcome.store.tracking_uri}, experiment {outcome.experiment!r}, "
+                   f"parent run {outcome.parent_run_id}")
     click.echo(f"Optuna       {outcome.store.optuna_url}, study {outcome.name!r}")
     click.echo("front files  pareto_front.csv/.json/.png/.html on the parent run")
     click.echo(f"open the UI  cpt-search ui{store_flag}   (filter: {FRONT_FILTER})")
