@@ -11,9 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cpt_search.schedule import FULL_PRECISION_BITS, MIN_BITS
+from cpt_search.bits import FULL_PRECISION_BITS, MIN_BITS
 
-SAMPLER_NAMES = ("nsga2", "tpe", "gp", "random")
 OBJECTIVE_DIRECTIONS = ("maximize", "minimize")
 DEFAULT_BASELINE = {"min_bits": 3, "max_bits": 8, "num_cycles": 8, "grad_bits": 8}  # CPT 3-8/8, n=8
 
@@ -86,4 +85,4 @@ class _SpaceFile(_Section):
 
 
 __all__ = ["BaselineBits", "Constraints", "DEFAULT_BASELINE", "OBJECTIVE_DIRECTIONS", "Objective",
-           "Resources", "SAMPLER_NAMES", "SamplerSpec"]
+           "Resources", "SamplerSpec"]
