@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
-from cpt_search.bits import FULL_PRECISION_BITS, MIN_BITS, check_bits
+from cpt_search.bits import FULL_PRECISION_BITS, check_bits
 from cpt_search.errors import ConfigError
 from cpt_search.profiles import PROFILES, owner_of, shape_param_names
 

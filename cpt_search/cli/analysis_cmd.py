@@ -244,9 +244,9 @@ def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per
     import yaml
 
     from cpt_search.analysis.range_run import check_range, run_range_test
-    from cpt_search.bits import check_bits
     from cpt_search.analysis.range_test import space_from_range_test
     from cpt_search.analysis.tables import Table
+    from cpt_search.bits import check_bits
 
     as_json = fmt == "json"
     _check_task(task, budget)

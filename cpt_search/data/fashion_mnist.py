@@ -1,7 +1,8 @@
 """Fashion-MNIST read straight from its IDX files (``.gz`` or unpacked) with numpy.
 
 torchvision's ``FashionMNIST`` wants unpacked files under ``ROOT/FashionMNIST/raw`` and re-downloads
-Debian's ``.gz`` files (their checksums differ), and a per-sample ``DataLoader`` is slow on CPU. Reading the four files ourselves takes a few lines; the arrays are cached once as one
+Debian's ``.gz`` files (their checksums differ), and a per-sample ``DataLoader`` is slow on CPU.
+Reading the four files ourselves takes a few lines; the arrays are cached once as one
 ``.npz`` so later trials load them in milliseconds.
 """
 

@@ -103,8 +103,8 @@ def run_jobs(jobs: Sequence[Job], request: AnalysisRequest, *, kind: str, params
 def _run_locked(jobs, request, task, data_root, store, kind, params, on_outcome) -> AnalysisRun:
     import optuna
 
-    from cpt_search.search.resume import open_storage
     from cpt_search.search.results import read_record
+    from cpt_search.search.resume import open_storage
     from cpt_search.search.searcher import ScheduleSearch
     from cpt_search.search.trainable import make_trainable
     from cpt_search.search.tuner import TrialResources, run_tuner

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Callable
 
 from cpt_search.errors import ConfigError
-from cpt_search.orchestrate.session import locked, make_observers, open_session_study, run_session
 from cpt_search.observers import SEARCH, SearchInfo
+from cpt_search.orchestrate.session import locked, make_observers, open_session_study, run_session
 from cpt_search.records import Progress, ProgressEvent
 from cpt_search.select import Candidate
 from cpt_search.space.names import check_search_name

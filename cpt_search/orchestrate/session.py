@@ -114,8 +114,8 @@ def run_session(study: Any, info: SearchInfo, observers: ObserverGroup, *, targe
         say: one-line status messages.
     """
     from cpt_search.search.callback import SearchCallback
-    from cpt_search.search.resume import reconcile_interrupted
     from cpt_search.search.results import load_records
+    from cpt_search.search.resume import reconcile_interrupted
     from cpt_search.search.tracker import FrontTracker
 
     observers.search_started(info)

@@ -30,7 +30,6 @@ from cpt_search.quant.functions import quantize_error, straight_through
 from cpt_search.quant.kernels import quantize_nearest, quantize_per_channel
 
 
-
 class QuantLayer:
     """Mixin holding the bits a layer runs at, its running activation range, and what it used.
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import optuna
 

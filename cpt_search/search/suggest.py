@@ -31,7 +31,8 @@ trial is told to Optuna as COMPLETE (with whatever values the runner reports for
 FAIL, because samplers ignore failed trials: a COMPLETE infeasible trial is ranked by NSGA-II behind
 every feasible one (constrained domination), TPE puts COMPLETE or PRUNED infeasible trials in its
 "bad" group, GP models the constraint, and ``study.best_trials`` leaves infeasible trials out. The
-constraint is on the trial from the moment it is suggested, so this holds whatever its state. Baselines are comparison points: the runner may
+constraint is on the trial from the moment it is suggested, so this holds whatever its state.
+Baselines are comparison points: the runner may
 train them even when infeasible; their ``constraint`` attr still marks them.
 """
 

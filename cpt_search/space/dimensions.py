@@ -14,8 +14,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
-from cpt_search.profiles import PROFILES
 from cpt_search.bits import FULL_PRECISION_BITS, MIN_BITS
+from cpt_search.profiles import PROFILES
 from cpt_search.schedule import FLIPS, FORMS
 
 

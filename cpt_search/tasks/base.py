@@ -65,6 +65,7 @@ class Task(ABC):
 
     quantize_first_layer: ClassVar[bool] = True
     quantize_last_layer: ClassVar[bool] = False
+    _is_cpt_search_task: ClassVar[bool] = True  # what an import string is checked for
 
     def __init__(self, info: TaskInfo) -> None:
         self.info = info

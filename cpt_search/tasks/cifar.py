@@ -10,6 +10,7 @@ from cpt_search.data.fashion_mnist import ImageArrays
 from cpt_search.tasks.image import ImageClassificationTask
 from cpt_search.tasks.models.resnet_cifar import CifarResNet
 
+
 class Cifar10ResNet20(ImageClassificationTask):
     """``cifar10/resnet20``."""
 

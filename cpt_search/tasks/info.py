@@ -103,6 +103,8 @@ class TaskInfo:
         place = where or factory
         attrs = {name: getattr(task_class, name, None) for name in (
             "name", "metric_name", "higher_is_better", "budgets", "dataset", "train_size")}
+        # The Task base class reads these from its info through properties: unset, not values.
+        attrs = {k: None if isinstance(v, property) else v for k, v in attrs.items()}
         name = attrs["name"] if isinstance(attrs["name"], str) else factory
         metric_name = attrs["metric_name"]
         if not isinstance(metric_name, str) or not metric_name:

@@ -74,10 +74,10 @@ def task_info_from(obj: Any, factory: str, *, where: str | None = None, key: str
     """The :class:`TaskInfo` of a user's object: a ``Task`` subclass or instance, or a ``TaskInfo``."""
     if isinstance(obj, TaskInfo):
         return obj
-    from cpt_search.tasks.base import Task  # a user task imports torch anyway
-
+    # Task subclasses carry this marker; checking it keeps this module (and the space loader that
+    # uses it) free of the task base class and what it imports.
     cls = obj if inspect.isclass(obj) else type(obj)
-    if not (inspect.isclass(cls) and issubclass(cls, Task)) or cls is Task:
+    if not getattr(cls, "_is_cpt_search_task", False) or cls.__module__ == "cpt_search.tasks.base":
         raise ConfigError("the import string must name a cpt_search.Task subclass, a Task instance, "
                           f"or a TaskInfo, but it names {_kind(obj)}", where=where, key=key,
                           value=factory, fix="point it at your Task subclass (see 'Search your own "

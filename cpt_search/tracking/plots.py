@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Collection, Sequence
 
-from cpt_search.plotting import png_axes, plot_schedule
+from cpt_search.plotting import plot_schedule, png_axes
 from cpt_search.schedule import Schedule
 from cpt_search.select import Candidate
 

@@ -7,7 +7,8 @@ The loop, for every task:
    ``total_steps = epochs * steps_per_epoch`` known up front;
 3. before every optimizer step ``handle.set_bits(bits[t], grad_bits[t])``; a loss that is not finite
    raises :class:`TrialDiverged` with the step;
-4. every ``budget.eval_every`` epochs and after the last, evaluate at the schedule's upper bounds (``max_bits`` / ``max_grad_bits``, the
+4. every ``budget.eval_every`` epochs and after the last, evaluate at the schedule's upper bounds
+(``max_bits`` / ``max_grad_bits``, the
    precision the model ends its cycles at and is deployed at) and report an :class:`EpochRecord`;
 5. bit operations come from the bits the quantized layers actually recorded, not the plan.
 

@@ -143,10 +143,12 @@ def _free_port() -> int:
 
 @pytest.mark.slow
 def test_ui_serves_the_store_on_loopback(tmp_path: Path) -> None:
-    from cpt_search.tracking.recorder import SearchRecorder
+    from cpt_search.observers import SearchInfo
+    from cpt_search.tracking.recorder import MlflowRecorder
 
     where = Store.at(tmp_path / "store").create()
-    SearchRecorder(where, "demo", metric_name="test_accuracy", higher_is_better=True).open(params={})
+    MlflowRecorder(where).search_started(SearchInfo(name="demo", kind="search",
+                                                    metric_name="test_accuracy", higher_is_better=True))
     open_study(open_storage(where.optuna_url), "demo", ("maximize", "minimize"))
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
