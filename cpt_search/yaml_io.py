@@ -124,8 +124,9 @@ def compose_yaml(text: str, where: str, limits: YamlLimits = DEFAULT_LIMITS) -> 
     """
     if len(text) > limits.max_bytes:
         raise _too_large(where, "YAML text", len(text), limits)
-    loader = _BoundedLoader(text, where, limits)
+    loader = None
     try:
+        loader = _BoundedLoader(text, where, limits)  # the reader checks characters right here
         node = loader.get_single_node()
     except _LimitError as error:
         mark = error.problem_mark
@@ -138,7 +139,8 @@ def compose_yaml(text: str, where: str, limits: YamlLimits = DEFAULT_LIMITS) -> 
         raise ConfigError(f"not valid YAML: {' '.join(str(error).split())}", where=where,
                           fix="fix the YAML (remove control characters)") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is not None:
         _check_expansion(node, where, limits)
     return node
