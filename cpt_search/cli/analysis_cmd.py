@@ -139,8 +139,8 @@ def reproduce(task: str, budget: str, seeds: int, concurrency: int, cpus_per_tri
     from cpt_search.tracking.store import check_search_name
 
     as_json = fmt == "json"
+    check_seeds(seeds)  # before the task: its registry imports torch
     entry = _check_task(task, budget)
-    check_seeds(seeds)
     bounds = dict(min_bits=min_bits, max_bits=max_bits, grad_bits=grad_bits, num_cycles=num_cycles)
     jobs = reproduce_jobs(seeds, **bounds)
     name = check_search_name(name or f"reproduce-{_slug(task)}-{budget}-b{min_bits}-{max_bits}"
@@ -252,8 +252,8 @@ def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_p
     from cpt_search.tracking.store import check_search_name
 
     as_json = fmt == "json"
+    check_seeds(seeds)  # before the task: its registry imports torch
     entry = _check_task(task, budget)
-    check_seeds(seeds)
     fracs = _parse_fracs(impair_fracs)
     jobs = critical_period_jobs(seeds, impair_bits=impair_bits, base_bits=base_bits,
                                 grad_bits=grad_bits, impair_fracs=fracs, recovery_frac=recovery_frac)
