@@ -45,18 +45,19 @@ def check_int_at_most(value: Any, *, key: str, low: int, high: int, why: str = "
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ConfigError(f"{key} must be an integer", where=where, key=key, value=value,
                           fix=f"use a whole number in {low}..{high}")
-    if not low <= value <= high:
+    number = int(value)
+    if not low <= number <= high:
         reason = f" ({why})" if why else ""
         raise ConfigError(f"{low} <= {key.lstrip('-')} <= {high} must hold{reason}", where=where,
-                          key=key, value=int(value), fix=f"use a whole number in {low}..{high}")
-    return int(value)
+                          key=key, value=number, fix=f"use a whole number in {low}..{high}")
+    return number
 
 
 def check_finite_at_most(value: Any, *, key: str, low: float, high: float,
                          where: str | None = None) -> float:
     """``value`` as a finite float in ``low..high``, else one :class:`ConfigError` line."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or not low <= value <= high:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(float(value)) or not low <= float(value) <= high:
         raise ConfigError(f"{low:g} <= {key.lstrip('-')} <= {high:g} must hold (a finite number)",
                           where=where, key=key, value=value, fix=f"use a number in {low:g}..{high:g}")
     return float(value)

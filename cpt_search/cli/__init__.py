@@ -12,6 +12,8 @@ import logging
 import sys
 import traceback
 import warnings
+from types import TracebackType
+from typing import Self
 
 import click
 
@@ -100,15 +102,16 @@ class _DeferredWarnings:
         self.dropped = 0
         self._context = warnings.catch_warnings()
 
-    def __enter__(self) -> _DeferredWarnings:
+    def __enter__(self) -> Self:
         self._context.__enter__()  # restores the filters and showwarning on exit
         self._show = warnings.showwarning
         if not self.live:
             warnings.showwarning = self._hold
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._context.__exit__(*exc)
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._context.__exit__(exc_type, exc, tb)
 
     def _hold(self, message, category, filename, lineno, file=None, line=None) -> None:
         if len(self.held) < self.LIMIT:

@@ -73,7 +73,7 @@ def run_bounded(*args: str, cwd: Path, env: dict[str, str] | None = None,
     child_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), **(env or {}))
     start = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-m", "cpt_search", *map(str, args)], cwd=cwd,
+        done = subprocess.run([sys.executable, "-m", "cpt_search", *map(str, args)], check=False, cwd=cwd,
                               env=child_env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               timeout=CHILD_TIMEOUT_S, preexec_fn=_cap_memory if cap_memory else None)
     except subprocess.TimeoutExpired:

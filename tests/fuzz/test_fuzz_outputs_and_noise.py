@@ -93,3 +93,17 @@ def test_third_party_warnings_do_not_precede_the_error_line(tmp_path: Path) -> N
                           cap_memory=False)
     assert_refused(outcome, "task='nope/x': unknown task")
 
+
+
+def test_schedule_plots_are_drawn_from_change_points_exactly() -> None:
+    # A step plot through the change points is the plot through every step: rebuild the track.
+    import numpy as np
+
+    from cpt_search.plotting import _change_points
+    from cpt_search.presets import preset
+
+    bits, _ = preset("RTV", warmup_frac=0.1).tracks(5_000)
+    starts, values = _change_points(bits)
+    assert len(starts) < 200
+    rebuilt = np.repeat(values[:-1], np.diff(starts))
+    assert np.array_equal(np.append(rebuilt, values[-1]), bits)
