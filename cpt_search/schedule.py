@@ -28,7 +28,7 @@ from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
-from cpt_search.errors import ConfigError
+from cpt_search.errors import ConfigError, CptSearchError
 from cpt_search.profiles import PROFILES, ShapeParams
 
 MIN_BITS = 1
@@ -227,7 +227,7 @@ class Schedule:
                               fix=f"use keys from: {', '.join(cls.FIELDS)}")
         try:
             return cls(**data)
-        except ConfigError as error:
+        except CptSearchError as error:  # UnknownNameError (a profile) too: name the source
             raise error.with_context(where=where) from None
 
     def replace(self, **changes: Any) -> "Schedule":

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from refusal import assert_refused, run_in_process
 
-from cpt_search.errors import ConfigError
+from cpt_search.errors import ConfigError, CptSearchError
 from cpt_search.export import load_schedule, load_schedule_document, save_schedule, schedule_document
 from cpt_search.presets import preset
 from cpt_search.schedule import Schedule
@@ -36,7 +36,7 @@ hostile_values = st.one_of(
 def _outcome_is_clean(path: Path) -> None:
     try:
         schedule, provenance = load_schedule_document(path)
-    except ConfigError as error:
+    except CptSearchError as error:  # ConfigError, or UnknownNameError for a profile name
         assert "\n" not in str(error) and str(path) in str(error)
         return
     assert isinstance(schedule, Schedule) and isinstance(provenance, dict)
