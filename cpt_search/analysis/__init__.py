@@ -1,4 +1,4 @@
-"""Reproducing the papers' analyses on a user's task (issue 5).
+"""Reproducing the papers' analyses on a user's task: job lists, statistics, reports.
 
 | module | what |
 |---|---|
@@ -9,9 +9,10 @@
 | :mod:`~cpt_search.analysis.range_test` | CPT's precision range test: scoring stages, the bit picker |
 | :mod:`~cpt_search.analysis.tables` | Markdown and CSV tables |
 | :mod:`~cpt_search.analysis.plots` | matplotlib pictures of the reports |
-| :mod:`~cpt_search.analysis.range_run` | training the range test's staircase (torch) |
-| :mod:`~cpt_search.analysis.execute` | Ray Tune over a job list (orchestration) |
-| :mod:`~cpt_search.analysis.recording` | MLflow runs of an analysis (orchestration) |
+| :mod:`~cpt_search.analysis.report_files` | the report's Markdown, CSV, JSON and PNG files |
+| :mod:`~cpt_search.analysis.range_run` | the range test: a staircase hook on one training (torch) |
 
-The first six are pure (numpy, scipy); importing this package imports none of torch, Ray or MLflow.
+Running the job lists is the orchestrator's (:mod:`cpt_search.orchestrate.analysis`: the same
+searcher, trainable and recorder as a search). All but ``range_run`` are pure (numpy, scipy, and
+matplotlib for the plots); importing this package imports none of torch, Ray or MLflow.
 """

@@ -1,11 +1,10 @@
 """CPT's precision range test, the training half: a staircase of precisions, loss per step.
 
-This is a different procedure from a trial (a fixed number of steps per precision, the training
-loss of every step, no evaluation), so it drives the task's pieces directly instead of
-:func:`cpt_search.training.run_trial`: the same data, model, quantization handle, optimizer and
-learning-rate schedule as the task's real training, whose first steps the range test stands for
-(the learning-rate schedule is set up for the budget's full length, as CPT runs the test during the
-first epochs of training).
+The test is the first steps of the task's real training (:func:`cpt_search.training.run_trial`:
+the same data, model, quantization, optimizer and learning-rate schedule over the budget's full
+length, as CPT runs it during the first epochs of training), with one
+:class:`~cpt_search.training.hooks.TrialHook`, :class:`RangeTestHook`, that sets the staircase's bits
+before every step, keeps every step's training loss and ends the training when the staircase is done.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from cpt_search.analysis.range_test import (
 from cpt_search.errors import ConfigError
 from cpt_search.limits import MAX_STEPS_PER_BITS
 from cpt_search.piecewise import staircase
+from cpt_search.training.hooks import TrainContext, TrialHook
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,28 @@ def check_range(start_bits: int, max_bits: int, steps_per_bits: int) -> list[int
     return list(range(start_bits, max_bits + 1))
 
 
+class RangeTestHook(TrialHook):
+    """Drives a training through a staircase of precisions and keeps the loss of every step.
+
+    Args:
+        staircase: the planned ``(bits, grad_bits)`` of every staircase step.
+    """
+
+    def __init__(self, bits: np.ndarray, grad_bits: np.ndarray) -> None:
+        self.bits = np.asarray(bits, dtype=np.int64)
+        self.grad_bits = np.asarray(grad_bits, dtype=np.int64)
+        self.losses = np.full(len(self.bits), np.nan)
+        self.stop_requested = False
+
+    def on_step_start(self, step: int, context: TrainContext) -> None:
+        context.handle.set_bits(int(self.bits[step]), int(self.grad_bits[step]))
+
+    def on_step_end(self, step: int, loss: Any) -> None:
+        self.losses[step] = float(loss)
+        if step + 1 >= len(self.bits):
+            self.stop_requested = True
+
+
 def run_range_test(task_name: str, bits_list: Sequence[int], steps_per_bits: int, *,
                    grad_bits: int = 8, budget: str = "default", seed: int = 0,
                    data_dir: str | None = None, device: str | None = None,
@@ -102,58 +124,39 @@ def run_range_test(task_name: str, bits_list: Sequence[int], steps_per_bits: int
         UnknownNameError: unknown task or budget.
         DataError: the task's data is missing.
     """
-    import torch
-
-    from cpt_search.data import DataOptions
-    from cpt_search.quant import quantize_
-    from cpt_search.tasks import TASKS
-    from cpt_search.training.runner import optimizer_step, resolve_device, seed_everything
+    from cpt_search.presets import static
+    from cpt_search.tasks.resolve import resolve_task
+    from cpt_search.training import TrialDiverged, TrialSpec, run_trial
+    from cpt_search.training.runner import expand_runs
 
     started = time.perf_counter()
-    task = TASKS.get(task_name, where="range-test", key="--task")
-    budget_value = task.budget(budget)
+    info = resolve_task(task_name, where="range-test", key="--task")
+    budget_value = info.check_budget(budget, where="range-test", key="--budget")
     schedule = staircase(list(bits_list), steps_per_bits, grad_bits=grad_bits)
-    total_steps = schedule.nominal_steps
+    total_steps = int(schedule.nominal_steps)
     planned_bits, planned_grad_bits = schedule.tracks(total_steps)
-    if threads is not None:
-        torch.set_num_threads(int(threads))
-    torch_device = resolve_device(device)
-
-    seed_everything(seed)
-    generator = torch.Generator().manual_seed(seed)
-    prepared = task.prepare(budget_value, DataOptions(data_dir=data_dir), torch_device)
-    model = prepared.model
-    handle = quantize_(model, task.quant_config())
-    # The learning rate follows the real training's schedule over its full length (at least as long
-    # as the test), so the stages see the first part of a normal run.
-    real_steps = budget_value.epochs * prepared.steps_per_epoch
-    optimizer, scheduler = task.make_optimizer(model, budget_value, max(real_steps, total_steps))
+    hook = RangeTestHook(planned_bits, planned_grad_bits)
+    # The staircase is the first steps of a normal run; a budget shorter than it is lengthened.
+    real_steps = info.total_steps(budget_value)
+    overrides = None
+    if real_steps is not None and real_steps < total_steps:
+        per_epoch = real_steps // budget_value.epochs
+        overrides = {"epochs": -(-total_steps // per_epoch)}
     log.info("range test %s/%s: %d steps, bits %s x %d steps", task_name, budget, total_steps,
              list(bits_list), steps_per_bits)
-
-    losses = np.full(total_steps, np.nan)
-    model.train()
-    handle.start_recording()
-    step = 0
-    diverged = False
-    while step < total_steps and not diverged:
-        for batch in task.batches(prepared, budget_value, generator):
-            if step >= total_steps:
-                break
-            handle.set_bits(int(planned_bits[step]), int(planned_grad_bits[step]))
-            loss = task.loss(model, batch)
-            value = float(loss.detach())
-            losses[step] = value
-            if not np.isfinite(value):
-                log.warning("range test diverged at step %d (%d bits)", step, planned_bits[step])
-                diverged = True
-                break
-            optimizer_step(task, model, loss, optimizer, scheduler, budget_value)
-            step += 1
-    handle.stop_recording()
-    used = np.array([b for b, _ in handle.recorded_bits], dtype=np.int64)
-    if not np.array_equal(used, planned_bits[:len(used)]):  # the staircase must reach the model
+    spec = TrialSpec(task=task_name, budget=budget, schedule=static(max(bits_list), grad_bits),
+                     seed=seed, data_dir=data_dir, device=device, threads=threads,
+                     budget_overrides=overrides)
+    used = np.array([], dtype=np.int64)
+    try:
+        result = run_trial(spec, hooks=[hook])
+        used = expand_runs(result.bit_runs)[0]
+    except TrialDiverged as error:  # the stages after it score as diverged (NaN losses)
+        log.warning("range test diverged at step %s (%d bits)", error.value,
+                    planned_bits[min(int(error.value), total_steps - 1)])
+    if len(used) and not np.array_equal(used, planned_bits[:len(used)]):
         raise RuntimeError("the quantized layers did not use the planned staircase bits")
+    losses = hook.losses
     stages = [losses[i * steps_per_bits:(i + 1) * steps_per_bits] for i in range(len(bits_list))]
     score = score_stages(list(bits_list), stages, z=z, min_frac=min_frac, head_frac=head_frac)
     return RangeTestRun(task=task_name, budget=budget, seed=seed, bits_list=tuple(bits_list),

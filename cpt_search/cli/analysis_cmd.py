@@ -1,10 +1,11 @@
 """``cpt-search reproduce``, ``critical-period`` and ``range-test``: the papers' analyses on a task.
 
-``reproduce`` and ``critical-period`` train a fixed list of (schedule, seed) jobs in parallel with Ray
-Tune and record each as an MLflow run under one parent (experiment ``cpt_search/NAME`` in the store);
-rerunning the same command resumes (finished jobs are read back, not retrained). Reports (Markdown,
-CSV, JSON, PNG) go to ``--out`` (default ``STORE/reports/NAME``) and onto the parent run.
-``range-test`` trains one short staircase in this process.
+``reproduce`` and ``critical-period`` are searches over a fixed list of (schedule, seed) jobs
+(:mod:`cpt_search.orchestrate.analysis`): trained in parallel with Ray Tune, kept in the store's
+Optuna study and recorded as MLflow runs under one parent (experiment ``cpt_search/NAME``); rerunning
+the same command resumes. Reports (Markdown, CSV, JSON, PNG) go to ``--out`` (default
+``STORE/reports/NAME``) and onto the parent run. ``range-test`` trains one short staircase in this
+process. This module only parses flags and prints.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any, Callable
 
 import click
 
-from cpt_search.analysis.jobs import NOT_RUN
 from cpt_search.cli.params import SEED, FiniteFloat, bounded_int
 from cpt_search.errors import ConfigError
 from cpt_search.limits import (
@@ -71,15 +71,11 @@ def _runner_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _check_task(task: str, budget: str):
-    """The task entry; unknown task or budget -> one line naming the flag, before anything runs."""
-    from cpt_search.errors import CptSearchError
-    from cpt_search.tasks import TASKS
+    """The task's metadata; unknown task or budget -> one line naming the flag, before anything runs."""
+    from cpt_search.tasks.resolve import resolve_task
 
-    entry = TASKS.get(task, where="--task", key="--task")
-    try:
-        entry.budget(budget)
-    except CptSearchError as error:
-        raise error.with_context(key="--budget") from None
+    entry = resolve_task(task, where="--task", key="--task")
+    entry.check_budget(budget, where="--budget", key="--budget")
     return entry
 
 
@@ -105,16 +101,20 @@ def _progress_printer(total: int, metric_name: str, as_json: bool) -> Callable:
     return on_outcome
 
 
-def _store(store_dir: str | None, tracking_uri: str | None):
-    from cpt_search.tracking.store import Store
+def _request(entry, budget: str, name: str, *, concurrency: int, cpus_per_trial: int,
+             gpus_per_trial: float, store_dir: str | None, tracking_uri: str | None,
+             out_dir: str | None, data_dir: str | None, ray_address: str | None):
+    from cpt_search.orchestrate.analysis import AnalysisRequest
 
-    return Store.at(store_dir, tracking_uri)
+    return AnalysisRequest(task=entry.name, budget=budget, name=name, store_dir=store_dir,
+                           tracking_uri=tracking_uri, concurrency=concurrency,
+                           cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial,
+                           data_dir=data_dir, ray_address=ray_address, out_dir=out_dir)
 
 
-def _out_dir(out_dir: str | None, store, name: str) -> Path:
-    path = Path(out_dir) if out_dir else store.root / "reports" / name
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _announce(kind: str, request, jobs: int, as_json: bool) -> None:
+    _echo(f"{kind} {request.name}: {jobs} trainings of {request.task} ({request.budget}), "
+          f"{request.concurrency} at once; store {request.store.root}", as_json)
 
 
 # ---------------------------------------------------------------------- reproduce
@@ -135,84 +135,31 @@ def reproduce(task: str, budget: str, seeds: int, concurrency: int, cpus_per_tri
               num_cycles: int) -> None:
     """Train the ten Better Schedules presets and the static baselines over seeds; report the table,
     the Spearman correlation of cost and metric, and a plot."""
-    from cpt_search.analysis.jobs import check_seeds, reproduce_jobs, static_row_name
-    from cpt_search.tracking.store import check_search_name
+    from cpt_search.analysis.jobs import check_seeds, reproduce_jobs
+    from cpt_search.orchestrate.analysis import run_reproduce
+    from cpt_search.space.names import check_search_name
 
     as_json = fmt == "json"
     check_seeds(seeds)  # before the task: its registry imports torch
     entry = _check_task(task, budget)
     bounds = dict(min_bits=min_bits, max_bits=max_bits, grad_bits=grad_bits, num_cycles=num_cycles)
-    jobs = reproduce_jobs(seeds, **bounds)
+    jobs = reproduce_jobs(seeds, **bounds)  # bad bounds: one line before anything starts
     name = check_search_name(name or f"reproduce-{_slug(task)}-{budget}-b{min_bits}-{max_bits}"
                                       f"-g{grad_bits}-n{num_cycles}")
-    params = {"task": task, "budget": budget, **bounds}
-    outcomes, recorder, store = _run(
-        jobs, entry, name, "reproduce", params, budget=budget, fmt=fmt, store_dir=store_dir,
-        tracking_uri=tracking_uri, concurrency=concurrency, cpus_per_trial=cpus_per_trial,
-        gpus_per_trial=gpus_per_trial, data_dir=data_dir, ray_address=ray_address)
-
-    from cpt_search.analysis.plots import plot_reproduce
-    from cpt_search.analysis.reproduce import build_report
-
-    report = build_report(outcomes, task=task, budget=budget, metric_name=entry.metric_name,
-                          higher_is_better=entry.higher_is_better,
-                          static_row=static_row_name(max_bits, grad_bits),
-                          settings={**params, "seeds": seeds, "name": name})
-    out = _out_dir(out_dir, store, name)
-    markdown = (f"# {task} ({budget}): Better Schedules presets vs static baselines\n\n"
-                f"Bounds {min_bits}-{max_bits}/{grad_bits}, n = {num_cycles}, {seeds} seed(s); "
-                f"Δ and p vs {report.static_row} (* = Welch p < 0.05; p (paired): paired t-test over "
-                f"seeds, same initial weights and data order).\n\n"
-                + report.table().markdown() + "\n" + "\n".join(report.summary_lines()) + "\n")
-    files, document = _write_reports(out, "reproduce", markdown, report.csv_table().csv(), report,
-                                     plot_reproduce, store, recorder, name, outcomes)
-    complete = not any(o.error == NOT_RUN for o in outcomes)
-    recorder.finish(files, metrics={"spearman_rho": report.spearman.rho,
-                                    "spearman_p": report.spearman.p,
-                                    "spearman_rho_presets": report.spearman_presets.rho,
-                                    "spearman_p_presets": report.spearman_presets.p},
-                    complete=complete)
+    request = _request(entry, budget, name, concurrency=concurrency, cpus_per_trial=cpus_per_trial,
+                       gpus_per_trial=gpus_per_trial, store_dir=store_dir, tracking_uri=tracking_uri,
+                       out_dir=out_dir, data_dir=data_dir, ray_address=ray_address)
+    _announce("reproduce", request, len(jobs), as_json)
+    done = run_reproduce(request, seeds=seeds, **bounds,
+                         on_outcome=_progress_printer(len(jobs), entry.metric_name, as_json))
     if as_json:
-        click.echo(json.dumps(document))
+        click.echo(json.dumps(done.document))
         return
     click.echo("")
-    click.echo(report.table().markdown())
-    for line in report.summary_lines():
+    click.echo(done.report.table().markdown())
+    for line in done.report.summary_lines():
         click.echo(line)
-    click.echo(f"reports: {out}  (MLflow experiment cpt_search/{name} in {store.tracking_uri})")
-
-
-def _write_reports(out, stem: str, markdown: str, csv_text: str, report, plot, store, recorder,
-                   name: str, outcomes) -> tuple[list, dict]:
-    """Write ``STEM.md/.csv/.json/.png`` into ``out``; the JSON names the MLflow runs behind it."""
-    files = [out / f"{stem}.{suffix}" for suffix in ("md", "csv", "json", "png")]
-    files[0].write_text(markdown, encoding="utf-8")
-    files[1].write_text(csv_text, encoding="utf-8")
-    document = report.to_json()
-    document["mlflow"] = {"tracking_uri": store.tracking_uri, "experiment": f"cpt_search/{name}",
-                          "parent_run_id": recorder.parent_run_id,
-                          "runs": {o.job.key: o.run_id for o in outcomes}}
-    files[2].write_text(json.dumps(document, indent=2), encoding="utf-8")
-    plot(report, files[3])
-    return files, document
-
-
-def _run(jobs, entry, name: str, kind: str, params: dict, *, budget: str, fmt: str,
-         store_dir: str | None, tracking_uri: str | None, concurrency: int, cpus_per_trial: int,
-         gpus_per_trial: float, data_dir: str | None, ray_address: str | None):
-    """Train ``jobs`` (:func:`cpt_search.analysis.execute.run_jobs`) with the command's options."""
-    from cpt_search.analysis.execute import run_jobs
-
-    as_json = fmt == "json"
-    store = _store(store_dir, tracking_uri)
-    _echo(f"{kind} {name}: {len(jobs)} trainings of {entry.name} ({budget}), {concurrency} at "
-          f"once; store {store.root}", as_json)
-    outcomes, recorder = run_jobs(
-        jobs, task=entry.name, budget=budget, name=name, kind=kind, store=store,
-        metric_name=entry.metric_name, params=params, concurrency=concurrency,
-        cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, data_dir=data_dir,
-        ray_address=ray_address, on_outcome=_progress_printer(len(jobs), entry.metric_name, as_json))
-    return outcomes, recorder, store
+    click.echo(f"reports: {done.out}  (MLflow experiment cpt_search/{name} in {done.store.tracking_uri})")
 
 
 # ---------------------------------------------------------------------- critical period
@@ -249,7 +196,8 @@ def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_p
     """Train with a low-precision window at the start and, as the control, at the end of training;
     report the damage vs window length (the critical-learning-period test)."""
     from cpt_search.analysis.jobs import check_seeds, critical_period_jobs
-    from cpt_search.tracking.store import check_search_name
+    from cpt_search.orchestrate.analysis import run_critical_period
+    from cpt_search.space.names import check_search_name
 
     as_json = fmt == "json"
     check_seeds(seeds)  # before the task: its registry imports torch
@@ -260,39 +208,20 @@ def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_p
     recovery = f"-r{recovery_frac:g}" if recovery_frac else ""
     name = check_search_name(name or f"critical-{_slug(task)}-{budget}-i{impair_bits}-b{base_bits}"
                                       f"-g{grad_bits}{recovery}")
-    params = {"task": task, "budget": budget, "impair_bits": impair_bits, "bits": base_bits,
-              "grad_bits": grad_bits, "recovery_frac": recovery_frac}
-    outcomes, recorder, store = _run(
-        jobs, entry, name, "critical-period", params, budget=budget, fmt=fmt, store_dir=store_dir,
-        tracking_uri=tracking_uri, concurrency=concurrency, cpus_per_trial=cpus_per_trial,
-        gpus_per_trial=gpus_per_trial, data_dir=data_dir, ray_address=ray_address)
-
-    from cpt_search.analysis.critical import build_report
-    from cpt_search.analysis.plots import plot_critical
-
-    report = build_report(outcomes, task=task, budget=budget, metric_name=entry.metric_name,
-                          higher_is_better=entry.higher_is_better, impair_bits=impair_bits,
-                          base_bits=base_bits, grad_bits=grad_bits,
-                          settings={**params, "seeds": seeds, "impair_fracs": fracs, "name": name})
-    out = _out_dir(out_dir, store, name)
-    late = (f"late windows end at {1 - recovery_frac:g} of training" if recovery_frac
-            else "late windows end the run")
-    text = (f"# {task} ({budget}): {impair_bits}-bit windows, {base_bits}/{grad_bits} elsewhere; "
-            f"{late}\n\n"
-            f"{seeds} seed(s); damage = {entry.metric_name} lost vs the control (positive = worse).\n\n"
-            + report.table().markdown() + "\n" + report.pairs_table().markdown())
-    files, document = _write_reports(out, "critical", text, report.table().csv(), report,
-                                     plot_critical, store, recorder, name, outcomes)
-    recorder.finish(files, metrics={f"damage_{r.kind}_{r.window_frac:g}": r.damage
-                                    for r in report.rows if r.kind != "control"},
-                    complete=not any(o.error == NOT_RUN for o in outcomes))
+    request = _request(entry, budget, name, concurrency=concurrency, cpus_per_trial=cpus_per_trial,
+                       gpus_per_trial=gpus_per_trial, store_dir=store_dir, tracking_uri=tracking_uri,
+                       out_dir=out_dir, data_dir=data_dir, ray_address=ray_address)
+    _announce("critical-period", request, len(jobs), as_json)
+    done = run_critical_period(request, seeds=seeds, impair_bits=impair_bits, base_bits=base_bits,
+                               grad_bits=grad_bits, impair_fracs=fracs, recovery_frac=recovery_frac,
+                               on_outcome=_progress_printer(len(jobs), entry.metric_name, as_json))
     if as_json:
-        click.echo(json.dumps(document))
+        click.echo(json.dumps(done.document))
         return
     click.echo("")
-    click.echo(report.table().markdown())
-    click.echo(report.pairs_table().markdown())
-    click.echo(f"reports: {out}  (MLflow experiment cpt_search/{name} in {store.tracking_uri})")
+    click.echo(done.report.table().markdown())
+    click.echo(done.report.pairs_table().markdown())
+    click.echo(f"reports: {done.out}  (MLflow experiment cpt_search/{name} in {done.store.tracking_uri})")
 
 
 # ---------------------------------------------------------------------- range test
@@ -327,7 +256,6 @@ def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per
     from cpt_search.analysis.range_run import check_range, run_range_test
     from cpt_search.analysis.range_test import space_from_range_test
     from cpt_search.analysis.tables import Table
-
     from cpt_search.output_paths import check_output_path, check_plot_path, write_text, writing
 
     as_json = fmt == "json"

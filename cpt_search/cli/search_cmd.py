@@ -21,7 +21,7 @@ import click
 from cpt_search.cli.params import FiniteFloat, bounded_int
 from cpt_search.errors import ConfigError, TrackingError
 from cpt_search.limits import MAX_CONCURRENCY, MAX_TRIALS
-from cpt_search.tracking.store import DEFAULT_STORE_DIR, Store, experiment_name
+from cpt_search.store import DEFAULT_STORE_DIR, Store, experiment_name
 
 FRONT_FILTER = 'tags.pareto_front = "true"'
 _QUIET_LOGGERS = ("ray", "mlflow", "optuna", "alembic", "urllib3", "filelock")
@@ -88,16 +88,18 @@ def _progress_row(event) -> str:
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data root for the task's dataset.")
 @click.option("--download", is_flag=True,
               help="Allow the standard dataset download (torchvision / torch-geometric) if files are missing.")
+@click.option("--no-mlflow", is_flag=True,
+              help="Do not record the search in MLflow (the Optuna study in the store keeps it).")
 @click.pass_context
 def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
         concurrency: int | None, store: str, ray_address: str | None, tracking_uri: str | None,
-        data_dir: str | None, download: bool) -> None:
+        data_dir: str | None, download: bool, no_mlflow: bool) -> None:
     """Run (or resume) the multi-objective schedule search described by SPACE (a YAML file).
 
     Rerunning the same command after Ctrl-C or a crash continues the search: finished trials are
     kept, interrupted ones run again, nothing is recorded twice.
     """
-    from cpt_search.search.runner import SearchRequest, run_search
+    from cpt_search.orchestrate.search import SearchRequest, run_search
 
     debug = bool((ctx.obj or {}).get("debug"))
     _quiet_libraries(debug, with_ray=True)
@@ -109,17 +111,16 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
             header_shown.append(True)
         click.echo(_progress_row(event))
 
-    from cpt_search.space import load_space
-    from cpt_search.tasks import TASKS
-
     from cpt_search.search.feasibility import check_constraint_reachable
+    from cpt_search.space import load_space
 
     loaded = load_space(space)
     check_constraint_reachable(loaded)  # before Ray starts: an impossible constraint is one line
-    metric_name = [TASKS.get(loaded.task, where=space, key="task").metric_name]
+    metric_name = [str(loaded.objective.metric)]
     request = SearchRequest(space_path=space, name=name, trials=trials, concurrency=concurrency,
                             store_dir=store, ray_address=ray_address, tracking_uri=tracking_uri,
-                            data_dir=data_dir, download=download, ray_logs=debug)
+                            data_dir=data_dir, download=download, ray_logs=debug,
+                            tracking=not no_mlflow)
     outcome = run_search(request, on_progress=on_progress, on_status=lambda m: click.echo(f"# {m}"))
     _print_outcome(outcome, store)
     if not outcome.complete and not outcome.gave_up:
@@ -140,8 +141,9 @@ def _print_outcome(outcome, store_arg: str) -> None:
     store_flag = "" if store_arg == DEFAULT_STORE_DIR else f" --store {store_arg}"
     click.echo("")
     click.echo(f"store        {outcome.store.root}")
-    click.echo(f"MLflow       {outcome.store.tracking_uri}, experiment {outcome.experiment!r}, "
-               f"parent run {outcome.parent_run_id}")
+    if outcome.parent_run_id is not None:
+        click.echo(f"MLflow       {outcome.store.tracking_uri}, experiment {outcome.experiment!r}, "
+                   f"parent run {outcome.parent_run_id}")
     click.echo(f"Optuna       {outcome.store.optuna_url}, study {outcome.name!r}")
     click.echo("front files  pareto_front.csv/.json/.png/.html on the parent run")
     click.echo(f"open the UI  cpt-search ui{store_flag}   (filter: {FRONT_FILTER})")
@@ -225,11 +227,10 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
     """Export one schedule of search NAME's front as a file that drives your own training."""
     import cpt_search
     from cpt_search.export import save_schedule
+    from cpt_search.output_paths import check_output_path
     from cpt_search.schedule import Schedule
     from cpt_search.search.snapshot import load_search
     from cpt_search.select import pick as pick_candidate
-
-    from cpt_search.output_paths import check_output_path
 
     check_output_path(output, flag="--output")  # before the store is read: a bad path is one line
     _quiet_libraries(False)

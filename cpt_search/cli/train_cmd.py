@@ -12,6 +12,7 @@ from cpt_search.cli.schedule_options import with_schedule
 from cpt_search.limits import MAX_THREADS
 from cpt_search.schedule import Schedule
 
+
 def _header(metric_name: str) -> str:
     return (f"{'epoch':>5} {'step':>7} {'loss':>8} {metric_name:>13} {'mean_bits':>9} "
             f"{'GBitOPs':>12} {'seconds':>8}")
@@ -41,11 +42,11 @@ def train(task: str, budget: str, seed: int, data_dir: str | None, download: boo
     """Train one task once under a precision schedule (default: CR 3-8/8, 8 cycles)."""
     from tqdm import tqdm
 
-    from cpt_search.tasks import TASKS
+    from cpt_search.tasks.resolve import resolve_task
     from cpt_search.training import TrialSpec, run_trial
 
-    entry = TASKS.get(task, where="--task", key="--task")
-    entry.budget(budget)  # unknown budget -> one line before any data is touched
+    entry = resolve_task(task, where="--task", key="--task")
+    entry.check_budget(budget, where="--budget", key="--budget")  # before any data is touched
     spec = TrialSpec(task=task, budget=budget, schedule=schedule, seed=seed, data_dir=data_dir,
                      download=download, device=device, threads=threads)
 

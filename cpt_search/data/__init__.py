@@ -2,7 +2,7 @@
 
 Each dataset is one small module (``fashion_mnist``, ``cifar``, ``planetoid``, ``shakespeare``,
 ``digits``) that finds its files in a data root (:mod:`~cpt_search.data.locate`), prepares them once
-into the cache (:mod:`~cpt_search.data.cache`) and loads them. :func:`prepare` lets a search driver do
+into the cache (:mod:`~cpt_search.data.cache`) and loads them. :func:`prepare_dataset_root` lets a search driver do
 the preparation once, before any trial starts, and pass the returned absolute root to the trials.
 """
 
@@ -35,25 +35,26 @@ def prepare_dataset(name: str, options: DataOptions | None = None) -> Path:
     return DATASETS.get(name, where="data", key="dataset")(options or DataOptions())
 
 
-def prepare(task_name: str, data_dir: str | os.PathLike | None = None, download: bool = False, *,
-            cache_dir: str | os.PathLike | None = None, system_dirs: bool = True) -> Path:
-    """Prepare the dataset of task ``task_name`` once and return the absolute data root.
+def prepare_dataset_root(dataset: str | None, data_dir: str | os.PathLike | None = None,
+                         download: bool = False, *, cache_dir: str | os.PathLike | None = None,
+                         system_dirs: bool = True) -> Path:
+    """Prepare ``dataset`` once and return the absolute data root its files were found in.
 
     Pass the result as ``TrialSpec.data_dir`` so every trial (Ray workers run in their own working
-    directories) finds the same files and the already-prepared cache.
+    directories) finds the same files and the already-prepared cache. A task without a registered
+    dataset (``None``: it loads its own data) gets ``data_dir`` (or the cache root) back.
 
     Raises:
-        UnknownNameError: ``task_name`` is not registered.
+        UnknownNameError: ``dataset`` is not registered.
         DataError: the files are missing and no download was allowed (the message names them).
     """
-    from cpt_search.tasks import TASKS  # tasks build on this package, not the other way round
-
-    task = TASKS.get(task_name, where="prepare", key="task")
     options = DataOptions(
         data_dir=None if data_dir is None else str(data_dir), download=download,
         cache_dir=None if cache_dir is None else str(cache_dir), system_dirs=system_dirs,
     )
-    return prepare_dataset(task.dataset, options).absolute()
+    if dataset is None:
+        return Path(data_dir).absolute() if data_dir is not None else options.cache
+    return prepare_dataset(dataset, options).absolute()
 
 
 __all__ = [
@@ -66,6 +67,6 @@ __all__ = [
     "cache_root",
     "data_roots",
     "locate",
-    "prepare",
     "prepare_dataset",
+    "prepare_dataset_root",
 ]

@@ -1,8 +1,7 @@
 """Fashion-MNIST read straight from its IDX files (``.gz`` or unpacked) with numpy.
 
 torchvision's ``FashionMNIST`` wants unpacked files under ``ROOT/FashionMNIST/raw`` and re-downloads
-Debian's ``.gz`` files (their checksums differ), and a per-sample ``DataLoader`` is slow on CPU
-(STACK.md). Reading the four files ourselves takes a few lines; the arrays are cached once as one
+Debian's ``.gz`` files (their checksums differ), and a per-sample ``DataLoader`` is slow on CPU. Reading the four files ourselves takes a few lines; the arrays are cached once as one
 ``.npz`` so later trials load them in milliseconds.
 """
 
@@ -19,6 +18,7 @@ import numpy as np
 from cpt_search.data.cache import build_once, source_key
 from cpt_search.data.locate import DatasetFiles
 from cpt_search.data.options import DataOptions, locate
+from cpt_search.errors import DataError
 
 _NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -48,7 +48,10 @@ def read_idx(path: Path) -> np.ndarray:
         raw = stream.read()
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype_code != 0x08:  # 0x08 = unsigned byte, the only type MNIST files use
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+        raise DataError("not an unsigned-byte IDX file", where=str(path),
+                        value=f"magic {zero:#06x} type {dtype_code:#04x}",
+                        fix="replace it with the original Fashion-MNIST file (apt-get install "
+                            "dataset-fashion-mnist)")
     shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 

@@ -17,51 +17,18 @@ at start can only be a leftover.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import optuna
 from optuna.trial import TrialState
 
 from cpt_search.errors import TrackingError
-from cpt_search.search.results import (
-    COMPLETE, FAILED, INFEASIBLE, INTERRUPTED, WAITING, TrialRecord)
 
 log = logging.getLogger(__name__)
 
 BASELINES_ATTR = "baselines_enqueued"
 INTERRUPTED_REASON = "interrupted: the search stopped (Ctrl-C or a crash) while this trial ran; re-enqueued"
 _CARRIED_ATTRS = ("schedule", "label", "baseline", "baseline_params")
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far a search is, counted from its records.
-
-    Attributes:
-        complete, failed: finished trained trials (they count towards ``num_trials``).
-        infeasible: schedules skipped for their cost (never trained; do not count).
-        interrupted: trials cut off and re-enqueued (do not count).
-        waiting: enqueued, not started (baselines, retries).
-    """
-
-    complete: int
-    failed: int
-    infeasible: int
-    interrupted: int
-    waiting: int
-
-    @property
-    def finished(self) -> int:
-        """Complete + failed."""
-        return self.complete + self.failed
-
-
-def progress_of(records: Sequence[TrialRecord]) -> Progress:
-    """Count the records by status."""
-    count = lambda status: sum(1 for r in records if r.status == status)  # noqa: E731
-    return Progress(complete=count(COMPLETE), failed=count(FAILED), infeasible=count(INFEASIBLE),
-                    interrupted=count(INTERRUPTED), waiting=count(WAITING))
 
 
 def open_storage(url: str) -> Any:
@@ -90,6 +57,23 @@ def open_study(storage: Any, name: str, directions: Sequence[str], sampler: Any 
         return existing
     return optuna.create_study(study_name=name, storage=storage, sampler=sampler,
                                directions=list(directions))
+
+
+def check_identity(study: optuna.Study, name: str, identity: Mapping[str, Any], *,
+                   what: str = "search") -> None:
+    """A stored search must keep its task, budget and settings (else its front mixes apples and
+    pears): the first session records ``identity`` in the study's user attrs, later ones must match."""
+    stored = {k: study.user_attrs.get(k) for k in identity}
+    if all(v is None for v in stored.values()):
+        for key, value in identity.items():
+            study.set_user_attr(key, value)
+        return
+    for key, value in identity.items():
+        if stored.get(key) is not None and stored[key] != value:
+            raise TrackingError(f"{what} {name!r} already exists with another {key}", where="optuna",
+                                key=key, value=value,
+                                fix=f"it was {stored[key]!r}: rerun with those settings, or use another "
+                                    "--name or another --store")
 
 
 def study_exists(storage: Any, name: str) -> bool:

@@ -1,18 +1,20 @@
-"""Ray Tune's ``OptunaSearch``, taught three things a schedule search needs.
+"""Ray Tune's ``OptunaSearch``, taught four things a schedule search needs.
 
 1. **Define-by-run over schedules**: the space is :func:`cpt_search.search.suggest.suggest_schedule`;
    each suggestion carries, under ``config["cpt"]``, the schedule, its label, the Optuna trial number
-   (MLflow runs are keyed by it) and whether it is a baseline.
+   (MLflow runs are keyed by it) and whether it is a baseline. Without a space (an analysis) every
+   trial is one enqueued with a fixed schedule, its seeds and tags in its user attrs.
 2. **Infeasible schedules are never trained**: a schedule over the space's cost constraint is told to
-   Optuna at once (COMPLETE, with the constraint violation the sampler's ``constraints_func`` reads,
-   a worst-case metric and its estimated BitOPs; user attr ``infeasible``), reported through
+   Optuna at once (COMPLETE, with the constraint violation set by ``Trial.set_constraint``, which
+   Optuna 5's samplers read from the trial, a worst-case metric and its estimated BitOPs; user attr
+   ``infeasible``), reported through
    ``on_infeasible``, and the next suggestion is asked for. Constraint-aware samplers (NSGA-II, TPE,
    GP) rank such trials by their violation only; every front and export ignores them.
 3. **An identical schedule is never trained twice**: a suggestion equal to a schedule that already
    finished (the sampler proposes repeats, and many parameter sets collapse to the same static
    schedule) is told that trial's values at once (user attr ``reused_from``), reported through
    ``on_reused``, and the next suggestion is asked for. Training is deterministic for a schedule and
-   the space's seeds, so the result is the one a second training would give.
+   its seeds (the reuse key holds both), so the result is the one a second training would give.
 4. **Failures are FAIL, never bogus values**: a trial whose final report is a failure marker (the
    trainable caught an exception) or that errored in Ray is told FAIL with the reason in user attr
    ``error``; a complete one is told ``(metric, bitops)`` and keeps its summary in user attr ``result``.
@@ -34,7 +36,7 @@ from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from cpt_search.costs import summarize_schedule
-from cpt_search.schedule import Schedule
+from cpt_search.piecewise import schedule_from_any_dict
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ NOMINAL_STEPS = 10_000  # relative cost of a schedule is within rounding of the 
 SUMMARY_KEYS = (
     "metric", "metric_std", "accuracy", "bitops", "paper_bitops", "fp32_bitops", "relative_cost",
     "relative_cost_vs_8_8", "mean_bits", "mean_grad_bits", "total_steps", "epochs", "trial_seconds",
-    "seeds", "device", "quant_kernels",
+    "seeds", "seconds", "device", "quant_kernels",
 )
 
 
@@ -52,7 +54,8 @@ class ScheduleSearch(OptunaSearch):
     """Multi-objective ``(metric, bitops)`` Optuna search over precision schedules.
 
     Args:
-        space: the loaded :class:`cpt_search.space.SearchSpace`.
+        space: the loaded :class:`cpt_search.space.SearchSpace`; ``None`` for an analysis, whose
+            trials are all enqueued with fixed schedules.
         metric_name: the task's metric (the first objective's key in the trainable's final report).
         higher_is_better: the metric's direction.
         sampler: an Optuna sampler (``make_sampler(space)``).
@@ -95,12 +98,18 @@ class ScheduleSearch(OptunaSearch):
     def _define(self, trial: Any) -> dict[str, Any]:
         from cpt_search.search.suggest import suggest_schedule
 
-        schedule = suggest_schedule(self._cpt_space, trial)  # sets schedule/label/feasible attrs
         attrs = trial.user_attrs
+        if self._cpt_space is not None:
+            schedule = suggest_schedule(self._cpt_space, trial)  # sets schedule/label/feasible attrs
+            schedule_dict, label = schedule.to_dict(), str(attrs.get("label") or schedule.label)
+        else:  # an analysis: every trial was enqueued with its schedule
+            schedule_dict, label = dict(attrs["schedule"]), str(attrs["label"])
         baseline = bool(attrs.get("baseline", False))
         return {"cpt": {
-            "schedule": schedule.to_dict(),
-            "label": str(attrs.get("label") or schedule.label),
+            "schedule": schedule_dict,
+            "label": label,
+            "seeds": attrs.get("seeds"),
+            "tags": attrs.get("tags") or {},
             "optuna_trial_number": int(trial.number),
             "baseline": baseline,
             "retry_of": attrs.get("retry_of"),
@@ -123,7 +132,7 @@ class ScheduleSearch(OptunaSearch):
             if not config["cpt"]["feasible"]:
                 self._skip_infeasible(self._ot_trials.pop(trial_id), config["cpt"])
                 continue
-            twin = self._finished_twin(config["cpt"]["schedule"])
+            twin = self._finished_twin(ot_trial.user_attrs)
             if twin is not None:
                 self._reuse(self._ot_trials.pop(trial_id), twin)
                 continue
@@ -160,9 +169,8 @@ class ScheduleSearch(OptunaSearch):
             ot_trial.set_user_attr("result", summary)
             if result.get("fp32_bitops"):
                 self._fp32_bitops = float(result["fp32_bitops"])
-            schedule = ot_trial.user_attrs.get("schedule")
             self._ot_study.tell(ot_trial, values)
-            self._remember(schedule, ot_trial.number, values, summary)
+            self._remember(_reuse_key(ot_trial.user_attrs), ot_trial.number, values, summary)
         self._completed_trials.add(trial_id)
 
     def save(self, checkpoint_path: str) -> None:
@@ -175,21 +183,21 @@ class ScheduleSearch(OptunaSearch):
 
     # ------------------------------------------------------------------ repeated schedules
 
-    def _finished_twin(self, schedule: Mapping[str, Any]) -> tuple[int, list[float], dict] | None:
-        """``(trial number, values, result)`` of a finished trial that trained ``schedule``."""
+    def _finished_twin(self, attrs: Mapping[str, Any]) -> tuple[int, list[float], dict] | None:
+        """``(trial number, values, result)`` of a finished trial that trained the same schedule
+        on the same seeds as the trial with user attrs ``attrs``."""
         if self._finished_by_schedule is None:  # first call: the study's earlier sessions too
             self._finished_by_schedule = {}
             for trial in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-                attrs = trial.user_attrs
-                if not attrs.get("infeasible") and attrs.get("result") and trial.values:
-                    self._remember(attrs.get("schedule"), trial.number, list(trial.values),
-                                   attrs["result"])
-        return self._finished_by_schedule.get(_schedule_key(schedule))
+                done = trial.user_attrs
+                if not done.get("infeasible") and done.get("result") and trial.values:
+                    self._remember(_reuse_key(done), trial.number, list(trial.values), done["result"])
+        key = _reuse_key(attrs)
+        return None if key is None else self._finished_by_schedule.get(key)
 
-    def _remember(self, schedule: Mapping[str, Any] | None, number: int, values: list[float],
-                  result: dict) -> None:
-        if schedule and self._finished_by_schedule is not None:
-            self._finished_by_schedule.setdefault(_schedule_key(schedule), (number, values, result))
+    def _remember(self, key: str | None, number: int, values: list[float], result: dict) -> None:
+        if key is not None and self._finished_by_schedule is not None:
+            self._finished_by_schedule.setdefault(key, (number, values, result))
 
     def _reuse(self, ot_trial: Any, twin: tuple[int, list[float], dict]) -> None:
         number, values, result = twin
@@ -217,7 +225,8 @@ class ScheduleSearch(OptunaSearch):
     def _skip_infeasible(self, ot_trial: Any, info: Mapping[str, Any]) -> None:
         relative = float(ot_trial.user_attrs.get("relative_cost", math.nan))
         if not math.isfinite(relative):
-            relative = summarize_schedule(Schedule.from_dict(info["schedule"]), NOMINAL_STEPS).relative_cost
+            schedule = schedule_from_any_dict(info["schedule"])
+            relative = summarize_schedule(schedule, NOMINAL_STEPS).relative_cost
         # BitOPs estimate: the schedule's relative cost times the task's FP32 training BitOPs once a
         # trained trial told us that figure (until then the relative cost itself; only the
         # constraint violation ranks infeasible trials, so the scale does not steer sampling).
@@ -239,10 +248,16 @@ class ScheduleSearch(OptunaSearch):
         return None
 
 
-def _schedule_key(schedule: Mapping[str, Any]) -> str:
-    """What a training depends on: the canonical schedule (static 5/8 sampled with two different
-    profiles is one schedule), as sorted JSON."""
-    return json.dumps(Schedule.from_dict(schedule).canonical().to_dict(), sort_keys=True)
+def _reuse_key(attrs: Mapping[str, Any]) -> str | None:
+    """What a training depends on, from a trial's user attrs: the canonical schedule (static 5/8
+    sampled with two different profiles is one schedule) and the trial's own seeds (``None``: the
+    search's seeds), as sorted JSON; ``None`` without a schedule."""
+    schedule = attrs.get("schedule")
+    if not schedule:
+        return None
+    parsed = schedule_from_any_dict(schedule)
+    canonical = parsed.canonical() if hasattr(parsed, "canonical") else parsed
+    return json.dumps({"schedule": canonical.to_dict(), "seeds": attrs.get("seeds")}, sort_keys=True)
 
 
 def _plain(value: Any) -> Any:

@@ -8,10 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cpt_search.errors import TrackingError
-from cpt_search.search.front import FrontState, front_state
-from cpt_search.search.results import TrialRecord, candidates, load_records
+from cpt_search.records import FrontState, TrialRecord, candidates, front_state
+from cpt_search.search.results import load_records
 from cpt_search.select import Candidate
-from cpt_search.tracking.store import Store
+from cpt_search.store import Store
 
 
 @dataclass(frozen=True)

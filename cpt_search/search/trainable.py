@@ -1,4 +1,7 @@
-"""The Ray Tune trainable: train one suggested schedule (for every seed of the space) and report.
+"""The Ray Tune trainable of every search and analysis: train one schedule per seed and report.
+
+A trial's ``config["cpt"]`` holds the schedule (any :class:`~cpt_search.schedule.BitSchedule` as its
+dict) and, for an analysis trial, its own ``seeds``; a search's trials train the space's seeds.
 
 Reports (flat dicts, so Ray's flattening changes nothing):
 
@@ -7,7 +10,8 @@ Reports (flat dicts, so Ray's flattening changes nothing):
   the objective keys are deliberately absent, so a trial that dies later can never be mistaken for a
   complete one (the driver sets ``TUNE_DISABLE_STRICT_METRIC_CHECKING``);
 * once at the end, ``kind="final"``: the objectives ``<metric_name>`` (mean over seeds) and
-  ``bitops``, plus the summary keys of :data:`cpt_search.search.searcher.SUMMARY_KEYS`;
+  ``bitops``, plus the summary keys of :data:`cpt_search.search.searcher.SUMMARY_KEYS` (``seconds``
+  is the mean training time of one seed, ``trial_seconds`` the whole trial's wall time);
 * or, when training raised (``TrialDiverged`` or anything else), ``kind="failed"`` with
   ``trial_failed=True``, ``error`` (one line), ``error_type`` and ``error_traceback``; the
   searcher tells Optuna FAIL and the driver marks the MLflow run FAILED. Catching here, rather than
@@ -29,8 +33,9 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
     """A Ray Tune function trainable bound to one search's task, budget, seeds and data root.
 
     Args:
-        task, budget: what to train (names in :data:`cpt_search.tasks.TASKS`).
-        seeds: one training run per seed; the reported metric is their mean.
+        task, budget: what to train (a registered task name or import string, and its budget).
+        seeds: one training run per seed (unless the trial's config names its own); the reported
+            metric is their mean.
         data_dir: absolute data root prepared once by the driver (trial workers run elsewhere).
         threads: ``torch.set_num_threads`` for the trial (its CPUs).
         metric_name: the key the first objective is reported under.
@@ -41,15 +46,15 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
     def train_schedule(config: dict) -> None:
         from ray import tune
 
-        from cpt_search.schedule import Schedule
+        from cpt_search.piecewise import schedule_from_any_dict
         from cpt_search.training import TrialSpec, run_trial
 
         info = config["cpt"]
         started = time.perf_counter()
         results = []
         try:
-            schedule = Schedule.from_dict(info["schedule"], where="trial config")
-            for seed in seeds:
+            schedule = schedule_from_any_dict(info["schedule"], where="trial config")
+            for seed in tuple(int(s) for s in info.get("seeds") or seeds):
                 spec = TrialSpec(task=task, budget=budget, schedule=schedule, seed=seed,
                                  data_dir=data_dir, device=device, threads=threads)
                 results.append(run_trial(spec, on_epoch=lambda record, seed=seed: tune.report(
@@ -85,6 +90,7 @@ def final_report(results: Sequence[Any], metric_name: str, seconds: float) -> di
         "relative_cost_vs_8_8": float(first.relative_cost_vs_8_8), "mean_bits": float(first.mean_bits),
         "mean_grad_bits": float(first.mean_grad_bits), "total_steps": int(first.total_steps),
         "epochs": len(first.epochs), "trial_seconds": float(seconds), "seeds": len(results),
+        "seconds": sum(float(r.seconds) for r in results) / len(results),
         "device": first.device, "quant_kernels": first.quant_kernels,
     }
     accuracies = [r.accuracy for r in results if r.accuracy is not None]

@@ -80,7 +80,8 @@ def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | No
         raise ctx.error("unknown sampler", ("sampler", "name"), file.sampler.name,
                         _suggest_fix(file.sampler.name, SAMPLER_NAMES))
     schedule = _parse_schedule(ctx, file.schedule)
-    task_info = _resolve_task(ctx, file.task, file.budget)
+    code_dirs = _code_dirs(where)
+    task_info = _resolve_task(ctx, file.task, file.budget, code_dirs)
     objective = _resolve_objective(ctx, file.objective, task_info)
     baseline = _resolve_baseline(ctx, file.baselines, schedule)
     space = SearchSpace(
@@ -89,9 +90,16 @@ def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | No
         sampler=file.sampler, constraints=file.constraints,
         include_baselines=file.include_baselines, baseline=baseline, schedule=schedule,
         source=where, cost_steps=_known_total_steps(task_info, file.budget) or NOMINAL_TOTAL_STEPS,
+        code_dirs=code_dirs,
     )
     _check_cycles_fit(ctx, space)
     return space
+
+
+def _code_dirs(where: str) -> tuple[str, ...]:
+    """Folders a space's import strings are resolved against: the space file's own folder."""
+    path = Path(where)
+    return (str(path.parent.resolve()),) if path.suffix in (".yaml", ".yml") and path.exists() else ()
 
 
 def _parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[str, ...], int]]:
@@ -131,21 +139,18 @@ def _check_seeds(ctx: _Context, seeds: tuple[int, ...]) -> None:
     if len(set(seeds)) != len(seeds):
         raise ctx.error("seeds must be unique", ("seeds",), list(seeds), "remove the repeated seed")
 
-def _resolve_task(ctx: _Context, task_name: str, budget: str) -> Any:
-    """The registered task (validating the name and budget), or ``None`` without a task registry."""
+def _resolve_task(ctx: _Context, task_name: str, budget: str, search_dirs: tuple[str, ...]) -> Any:
+    """The task's metadata (validating the name or import string, and the budget)."""
+    from cpt_search.tasks.resolve import is_import_string, resolve_task
+
     try:
-        from cpt_search.tasks import TASKS  # heavy (imports torch): only when a space is parsed
-    except ModuleNotFoundError as error:
-        if error.name and error.name.startswith("cpt_search.tasks"):
-            logger.warning("cpt_search.tasks is not available: task %r not checked", task_name)
-            return None
-        raise
-    try:
-        task = TASKS.get(task_name)
+        task = resolve_task(task_name, where=ctx.place(("task",)), key="task", search_dirs=search_dirs)
     except CptSearchError as error:
+        if is_import_string(task_name):
+            raise
         raise ctx.error("unknown task", ("task",), task_name, error.fix) from None
-    budgets = list(getattr(task, "budgets", {}) or {})
-    if budgets and budget not in budgets:
+    budgets = task.budget_names
+    if budget not in budgets:
         raise ctx.error(f"unknown budget of task {task_name}", ("budget",), budget,
                         _suggest_fix(budget, budgets, what="budget"))
     return task

@@ -40,7 +40,9 @@ class SearchSpace:
         baseline: bounds of the enqueued presets: ``min_bits, max_bits, num_cycles, grad_bits``.
         schedule: the schedule dimensions.
         source: the file the space came from (for messages).
-        cost_steps: steps used for costs known before training (:data:`NOMINAL_TOTAL_STEPS`).
+        cost_steps: steps used for costs known before training: the task's exact step count when
+            its metadata tells, else :data:`NOMINAL_TOTAL_STEPS`.
+        code_dirs: folders the space's import strings (``task: module:attribute``) resolve in.
     """
 
     name: str
@@ -58,6 +60,7 @@ class SearchSpace:
     schedule: ScheduleSpace
     source: str = "<string>"
     cost_steps: int = NOMINAL_TOTAL_STEPS
+    code_dirs: tuple[str, ...] = ()
 
     @property
     def direction(self) -> str:

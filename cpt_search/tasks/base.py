@@ -3,42 +3,24 @@
 A task supplies the pieces; :func:`cpt_search.training.run_trial` owns the loop (setting the
 scheduled bits before each optimizer step, recording them, checking for divergence, counting
 bit operations), so every task gets the same precision handling. A concrete task is one small module
-(like torch-geometric's ``examples/gcn.py``) subclassing :class:`Task`.
+(like torch-geometric's ``examples/gcn.py``) subclassing :class:`Task`; its metadata (name, metric,
+dataset, budgets) is a :class:`~cpt_search.tasks.info.TaskInfo`, readable without torch.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
 
-from cpt_search.data import DataOptions
-from cpt_search.errors import ConfigError
-from cpt_search.registry import Registry
+from cpt_search.data.options import DataOptions
+from cpt_search.tasks.budgets import Budget
+from cpt_search.tasks.info import TaskInfo
 
 if TYPE_CHECKING:  # torch stays out of `import cpt_search.tasks` until a task runs
     import torch
 
-BUDGET_NAMES = ("tiny", "default", "paper")
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Training length and optimiser knobs shared by every task; tasks extend it.
-
-    Attributes:
-        epochs: passes over the training data (for full-batch graphs: optimizer steps).
-        eval_every: evaluate (and report an epoch record) every this many epochs and after the
-            last; a full-batch graph has one step per epoch, so evaluating each would dominate.
-    """
-
-    epochs: int
-    eval_every: int = dataclasses.field(default=1, kw_only=True)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain values, for logs and trial records."""
-        return dataclasses.asdict(self)
+BUDGET_NAMES = ("tiny", "default", "paper")  # the built-in tasks' budgets
 
 
 @dataclass(frozen=True)
@@ -74,44 +56,47 @@ class Prepared:
 
 
 class Task(ABC):
-    """A registered task; subclasses set the class attributes and implement the methods.
+    """A task: subclasses implement the methods; the metadata comes from its :class:`TaskInfo`.
 
     Attributes:
-        name: registry name, ``"<dataset>/<model>"``.
-        dataset: the dataset name in :data:`cpt_search.data.DATASETS`.
-        metric_name: what ``Evaluation.metric`` measures (``"test_accuracy"``, ``"val_bpc"``).
-        higher_is_better: the metric's direction.
-        budgets: ``tiny`` (tests, seconds), ``default`` (CPU searches), ``paper`` (the papers', GPU).
+        info: the registry entry (name, dataset, metric and direction, budgets).
         quantize_first_layer, quantize_last_layer: which end layers run at the scheduled bits.
     """
 
-    name: ClassVar[str]
-    dataset: ClassVar[str]
-    metric_name: ClassVar[str] = "test_accuracy"
-    higher_is_better: ClassVar[bool] = True
-    budgets: ClassVar[Mapping[str, Budget]]
     quantize_first_layer: ClassVar[bool] = True
     quantize_last_layer: ClassVar[bool] = False
 
-    def budget(self, name: str, overrides: Mapping[str, Any] | None = None) -> Budget:
-        """The budget called ``name``, with some fields replaced by ``overrides``.
+    def __init__(self, info: TaskInfo) -> None:
+        self.info = info
 
-        Raises:
-            UnknownNameError: unknown budget name (with a suggestion).
-            ConfigError: an override names no field of this task's budget.
-        """
-        registry: Registry[Budget] = Registry("budget")
-        for key, value in self.budgets.items():
-            registry.register(key, value)
-        budget = registry.get(name, where=f"task {self.name}", key="budget")
-        if not overrides:
-            return budget
-        fields = [f.name for f in dataclasses.fields(budget)]
-        for key in overrides:
-            if key not in fields:
-                raise ConfigError("unknown budget field", where=f"task {self.name}", key=str(key),
-                                  fix=f"use fields from: {', '.join(fields)}")
-        return dataclasses.replace(budget, **overrides)
+    @property
+    def name(self) -> str:
+        """The registry name."""
+        return self.info.name
+
+    @property
+    def dataset(self) -> str | None:
+        """The dataset name (``None``: the task brings its own data)."""
+        return self.info.dataset
+
+    @property
+    def metric_name(self) -> str:
+        """What :meth:`evaluate`'s ``Evaluation.metric`` measures."""
+        return self.info.metric_name
+
+    @property
+    def higher_is_better(self) -> bool:
+        """The metric's direction."""
+        return self.info.higher_is_better
+
+    @property
+    def budgets(self) -> Mapping[str, Budget]:
+        """The named budgets."""
+        return self.info.budgets
+
+    def budget(self, name: str, overrides: Mapping[str, Any] | None = None) -> Budget:
+        """The budget called ``name`` with some fields replaced (:meth:`TaskInfo.budget`)."""
+        return self.info.budget(name, overrides)
 
     def quant_config(self):
         """The :class:`cpt_search.quant.QuantConfig` the runner applies to this task's model."""

@@ -6,20 +6,12 @@ from torch import nn
 
 from cpt_search.data import DataOptions, digits
 from cpt_search.data.fashion_mnist import ImageArrays
-from cpt_search.tasks.image import ImageBudget, ImageClassificationTask
+from cpt_search.tasks.image import ImageClassificationTask
 from cpt_search.tasks.models.mlp import MLP
 
 
 class DigitsMLP(ImageClassificationTask):
     """``digits/mlp``: the instant task for tests and smoke runs."""
-
-    name = "digits/mlp"
-    dataset = "digits"
-    budgets = {
-        "tiny": ImageBudget(epochs=2, batch_size=64, lr=0.05),
-        "default": ImageBudget(epochs=20, batch_size=64, lr=0.05, warmup_frac=0.05),
-        "paper": ImageBudget(epochs=50, batch_size=64, lr=0.05, warmup_frac=0.05),
-    }
 
     def load_arrays(self, options: DataOptions) -> ImageArrays:
         return digits.load()

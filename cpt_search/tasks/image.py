@@ -1,7 +1,7 @@
 """The shared pieces of image classification tasks: in-memory tensors, SGD, batchwise augmentation.
 
 The whole dataset lives on the device as one normalised tensor and batches are index gathers; a
-per-sample ``DataLoader`` is several times slower on CPU (STACK.md). Augmentation (CIFAR's random
+per-sample ``DataLoader`` is several times slower on CPU (measured: docs/performance.md). Augmentation (CIFAR's random
 crop with 4 pixels of padding and horizontal flip) is done for the whole batch in two gathers.
 """
 
@@ -18,38 +18,9 @@ from torch import nn
 
 from cpt_search.data import DataOptions
 from cpt_search.data.fashion_mnist import ImageArrays
-from cpt_search.tasks.base import Budget, Evaluation, Prepared, Task
-
-
-@dataclass(frozen=True)
-class ImageBudget(Budget):
-    """Budget of an image classification task.
-
-    Attributes:
-        batch_size: samples per optimizer step (the last partial batch is dropped).
-        lr: peak learning rate of SGD with momentum.
-        momentum, nesterov, weight_decay: SGD settings.
-        lr_schedule: ``"cosine"`` (to zero, after ``warmup_frac`` of linear warm-up) or ``"step"``
-            (x0.1 at each of ``milestones_frac``, the CIFAR ResNet recipe CPT uses).
-        warmup_frac: fraction of the steps spent ramping the learning rate up linearly.
-        milestones_frac: fractions of training where the step schedule divides the rate by 10.
-        augment: random crop (padding 4) and horizontal flip.
-        train_samples, test_samples: use only the first N samples (tiny budgets); ``None`` = all.
-        eval_batch_size: samples per evaluation forward pass.
-    """
-
-    batch_size: int
-    lr: float
-    momentum: float = 0.9
-    nesterov: bool = True
-    weight_decay: float = 5e-4
-    lr_schedule: str = "cosine"
-    warmup_frac: float = 0.0
-    milestones_frac: tuple[float, ...] = (0.5, 0.75)
-    augment: bool = False
-    train_samples: int | None = None
-    test_samples: int | None = None
-    eval_batch_size: int = 1000
+from cpt_search.errors import ConfigError
+from cpt_search.tasks.base import Evaluation, Prepared, Task
+from cpt_search.tasks.budgets import ImageBudget
 
 
 def lr_factor(step: int, total_steps: int, budget: ImageBudget) -> float:
@@ -109,7 +80,9 @@ class ImageClassificationTask(Task):
         num_classes = int(max(arrays.train_labels.max(), arrays.test_labels.max())) + 1
         steps = len(data.train_y) // budget.batch_size
         if steps < 1:
-            raise ValueError(f"{self.name}: batch_size {budget.batch_size} exceeds the training set")
+            raise ConfigError("batch_size <= training samples must hold", where=f"task {self.name}",
+                              key="batch_size", value=budget.batch_size,
+                              fix=f"use a batch of at most {len(data.train_y)} samples")
         return Prepared(data=data, model=self.build_model(train_x.shape[1], num_classes).to(device),
                         example_inputs=(data.train_x[:1],), steps_per_epoch=steps,
                         samples_per_step=budget.batch_size)

@@ -8,7 +8,6 @@ weight, node features and bias at b bits; aggregation and normalisation in FP32)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterator
 
 import torch
@@ -16,17 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from cpt_search.data import DataOptions, planetoid
-from cpt_search.tasks.base import Budget, Evaluation, Prepared, Task
-
-
-@dataclass(frozen=True)
-class GraphBudget(Budget):
-    """Budget of a full-batch node classification task (``epochs`` = optimizer steps)."""
-
-    lr: float = 0.01
-    weight_decay: float = 5e-4
-    hidden_channels: int = 16
-    dropout: float = 0.5
+from cpt_search.tasks.base import Evaluation, Prepared, Task
+from cpt_search.tasks.budgets import GraphBudget
 
 
 class GCN(nn.Module):
@@ -74,16 +64,11 @@ class PlanetoidGCN(Task):
 
     quantize_first_layer = True
     quantize_last_layer = True
-    budgets = {
-        "tiny": GraphBudget(epochs=16, eval_every=4),
-        "default": GraphBudget(epochs=200, eval_every=10),
-        "paper": GraphBudget(epochs=200, eval_every=10),
-    }
 
-    def __init__(self, graph: str) -> None:
-        self.graph = graph
-        self.name = f"{graph}/gcn"
-        self.dataset = graph
+    @property
+    def graph(self) -> str:
+        """The Planetoid graph (``cora``, ``citeseer``): the task's dataset."""
+        return str(self.dataset)
 
     def prepare(self, budget: GraphBudget, options: DataOptions, device: torch.device) -> Prepared:
         data, num_features, num_classes = planetoid.load(self.graph, options)

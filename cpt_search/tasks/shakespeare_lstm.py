@@ -16,34 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from cpt_search.data import DataOptions, shakespeare
-from cpt_search.tasks.base import Budget, Evaluation, Prepared, Task
+from cpt_search.tasks.base import Evaluation, Prepared, Task
+from cpt_search.tasks.budgets import CharLMBudget
 from cpt_search.tasks.models.char_lstm import CharLSTM
 
 VAL_FRAC = 0.1
-
-
-@dataclass(frozen=True)
-class CharLMBudget(Budget):
-    """Budget of the character language model.
-
-    Attributes:
-        steps_per_epoch: optimizer steps per epoch (random windows, so an "epoch" is a count).
-        batch_size, seq_len: windows per step and characters per window.
-        lr: Adam learning rate, decayed by cosine to 10 % over training.
-        embed_dim, hidden_size, dropout: model size.
-        grad_clip_norm: gradient norm clipping, the usual guard for recurrent nets.
-        eval_chars: validation characters scored (a prefix of the validation split).
-    """
-
-    steps_per_epoch: int
-    batch_size: int
-    seq_len: int
-    lr: float = 2e-3
-    embed_dim: int = 64
-    hidden_size: int = 256
-    dropout: float = 0.1
-    grad_clip_norm: float = 1.0
-    eval_chars: int = 32768
 
 
 @dataclass
@@ -58,21 +35,8 @@ class TextData:
 class ShakespeareLSTM(Task):
     """Character-level language modelling; the decoder is quantized too (REFERENCE §3)."""
 
-    name = "shakespeare/lstm"
-    dataset = "tinyshakespeare"
-    metric_name = "val_bpc"
-    higher_is_better = False
     quantize_first_layer = True
     quantize_last_layer = True
-    budgets = {
-        "tiny": CharLMBudget(epochs=1, steps_per_epoch=16, batch_size=8, seq_len=32,
-                             hidden_size=64, eval_chars=2048),
-        # Hidden 128: the per-time-step recurrent map makes the step cost grow with H^2 on a CPU.
-        "default": CharLMBudget(epochs=3, steps_per_epoch=200, batch_size=32, seq_len=64,
-                                lr=3e-3, hidden_size=128),
-        "paper": CharLMBudget(epochs=20, steps_per_epoch=1000, batch_size=64, seq_len=128,
-                              embed_dim=128, hidden_size=512, eval_chars=111_000),
-    }
 
     def prepare(self, budget: CharLMBudget, options: DataOptions, device: torch.device) -> Prepared:
         text = shakespeare.load(options)

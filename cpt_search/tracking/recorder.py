@@ -1,23 +1,25 @@
-"""Recording a search in MLflow, from the driver only (parallel trials never write to SQLite).
+"""The MLflow recorder: one :class:`~cpt_search.observers.SearchObserver` for searches and analyses.
 
-Layout (one experiment per search, ``cpt_search/NAME``, tagged
-``mlflow.experimentKind=custom_model_development`` so the UI opens the classic training-runs view):
+It runs in the driver only (parallel trials never write to SQLite). Layout (one experiment per search
+or analysis, ``cpt_search/NAME``, tagged ``mlflow.experimentKind=custom_model_development`` so the UI
+opens the classic training-runs view):
 
-* the **parent run** (tag ``cpt_search_role=search``, run name NAME): params task, budget, sampler,
-  seeds, num_trials, ... and the hypervolume reference point; tags: package versions; artifacts:
-  ``space.yaml`` (the resolved space), and at the end ``pareto_front.csv``/``.json``/``.png``/``.html``
-  and ``trials.csv``; metrics ``hypervolume``, ``front_size``, ``finished_trials`` with
-  step = finished-trial count;
-* one **nested child run per Optuna trial** (tags ``mlflow.parentRunId``, ``cpt_search_role=trial``,
-  ``optuna_trial_number``, ``trial_id`` (Ray), ``label``, ``baseline``, ``pareto_front``,
-  ``pareto_rank``; ``error`` when it failed; ``infeasible`` when skipped): the schedule's fields as
-  params, per-epoch curves (``epoch_*``, step = epoch), the final metric, BitOPs, costs, mean bits
-  and seconds, and ``schedule.png``.
+* the **parent run** (tag ``cpt_search_role=search``, or ``analysis`` with tag ``analysis=KIND``;
+  run name NAME): the settings as params, package versions as tags; artifacts: ``space.yaml`` (a
+  search's resolved space), at the end ``pareto_front.csv``/``.json``/``.png``/``.html`` and
+  ``trials.csv`` (a search) or the report files (an analysis); a search's metrics ``hypervolume``,
+  ``front_size``, ``finished_trials`` with step = finished-trial count;
+* one **nested child run per Optuna trial** (tags ``mlflow.parentRunId``, ``cpt_search_role=trial``
+  or ``analysis_job``, ``optuna_trial_number``, ``trial_id`` (Ray), ``label``, ``baseline``,
+  ``pareto_front``, ``pareto_rank``, an analysis trial's ``job_key``/``row``/``kind``/``seed``;
+  ``error`` when it failed; ``infeasible`` when skipped): the schedule's fields as params, per-epoch
+  curves (``epoch_*``, step = epoch), the final metric, BitOPs, costs, mean bits and seconds, and
+  ``schedule.png``.
 
-Every run is found by its tags before one is created, and :meth:`SearchRecorder.sync` makes MLflow
-agree with the Optuna study (the source of truth) after a crash, so a resumed search creates no
-duplicate runs: a trial interrupted mid-run has its run marked KILLED and soft-deleted (its schedule
-is re-run as a new trial).
+Every run is found by its tags before one is created, and :meth:`MlflowRecorder.records_synced`
+makes MLflow agree with the Optuna study (the source of truth) after a crash, so a resumed search
+creates no duplicate runs: a trial interrupted mid-run has its run marked KILLED and soft-deleted (its
+schedule is re-run as a new trial).
 """
 
 from __future__ import annotations
@@ -31,13 +33,21 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from cpt_search.errors import TrackingError
-from cpt_search.search.front import FrontState, cost_fraction
-from cpt_search.search.results import COMPLETE, FAILED, INFEASIBLE, INTERRUPTED, TrialRecord
+from cpt_search.observers import SearchInfo, SearchObserver
+from cpt_search.records import (
+    COMPLETE,
+    FAILED,
+    INFEASIBLE,
+    INTERRUPTED,
+    FrontState,
+    TrialRecord,
+    cost_fraction,
+)
 from cpt_search.select import Candidate
-from cpt_search.tracking.store import Store, experiment_name
+from cpt_search.store import Store, experiment_name
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +56,12 @@ EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # Result fields logged as tags of a finished trial's run: where it trained and which quantizer
 # kernels ran (native C++ or the eager fallback), so timings are compared like with like.
 RESULT_TAGS = ("device", "quant_kernels")
+# Summary numbers of a complete trial logged as metrics beside the objective (metric name, bitops).
+RESULT_METRICS = ("metric_std", "accuracy", "paper_bitops", "fp32_bitops", "relative_cost",
+                  "relative_cost_vs_8_8", "mean_bits", "mean_grad_bits", "total_steps", "trial_seconds")
 NOMINAL_PLOT_STEPS = 1000
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
-_SCHEDULE_PARAM_PREFIX = ""
+_FRONT_TAGS = ("pareto_front", "pareto_rank")
 
 
 def package_versions() -> dict[str, str]:
@@ -62,27 +75,25 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-class SearchRecorder:
-    """MLflow bookkeeping of one search (create once, then call from the driver only).
+def roles(kind: str) -> tuple[str, str]:
+    """``(parent role, child role)`` tags of a search (``kind="search"``) or an analysis."""
+    return ("search", "trial") if kind == "search" else ("analysis", "analysis_job")
+
+
+class MlflowRecorder(SearchObserver):
+    """MLflow bookkeeping of one search or analysis (create in the driver, before any trial starts).
 
     Args:
         store: the store (tracking URI, artifact root).
-        name: the search name.
-        metric_name, higher_is_better: the task's metric and direction.
-        seeds: the space's seeds (curves get a ``_seed<N>`` suffix when there are several).
     """
 
-    def __init__(self, store: Store, name: str, *, metric_name: str, higher_is_better: bool,
-                 seeds: Sequence[int] = (0,)) -> None:
+    def __init__(self, store: Store) -> None:
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         from mlflow.tracking import MlflowClient
 
         self.store = store
-        self.name = name
-        self.metric_name = metric_name
-        self.higher_is_better = higher_is_better
-        self.seeds = tuple(seeds)
         self.client = MlflowClient(tracking_uri=store.tracking_uri)
+        self.info: SearchInfo | None = None
         self.experiment_id: str | None = None
         self.parent_run_id: str | None = None
         self._runs: dict[int, str] = {}  # Optuna trial number -> run id
@@ -91,21 +102,28 @@ class SearchRecorder:
         self._hv_last_step = -1
         self._parent_params: dict[str, str] = {}
 
+    @property
+    def _name(self) -> str:
+        assert self.info is not None, "search_started() must come first"
+        return self.info.name
+
     # ------------------------------------------------------------------ experiment and parent
 
-    def open(self, *, params: Mapping[str, Any], space_yaml: str | None = None) -> "SearchRecorder":
+    def search_started(self, info: SearchInfo) -> None:
         """Create (or find) the experiment and the parent run; index existing child runs."""
         from mlflow.entities import Param
 
+        self.info = info
+        parent_role, child_role = roles(info.kind)
         try:
-            experiment = self.client.get_experiment_by_name(experiment_name(self.name))
-        except Exception as error:
+            experiment = self.client.get_experiment_by_name(experiment_name(info.name))
+        except Exception as error:  # noqa: BLE001 - any client error means the store is unusable
             raise TrackingError(f"cannot reach MLflow ({type(error).__name__}: {error})",
                                 where="mlflow", value=self.store.tracking_uri,
-                                fix="check --tracking-uri / MLFLOW_TRACKING_URI") from None
+                                fix="check --store / --tracking-uri / MLFLOW_TRACKING_URI") from None
         if experiment is None:
             self.experiment_id = self.client.create_experiment(
-                experiment_name(self.name), artifact_location=self.store.artifact_location(self.name),
+                experiment_name(info.name), artifact_location=self.store.artifact_location(info.name),
                 tags=EXPERIMENT_KIND)
         else:
             if experiment.lifecycle_stage != "active":
@@ -113,7 +131,7 @@ class SearchRecorder:
                                     value=experiment.name,
                                     fix="restore it (mlflow experiments restore) or use another --name")
             self.experiment_id = experiment.experiment_id
-        parents = self._search(f"tags.{ROLE_TAG} = 'search'")
+        parents = self._search(f"tags.{ROLE_TAG} = '{parent_role}'")
         if parents:
             parent = sorted(parents, key=lambda r: r.info.start_time)[0]
             self.parent_run_id = parent.info.run_id
@@ -121,19 +139,20 @@ class SearchRecorder:
             if parent.info.status != "RUNNING":
                 self.client.update_run(self.parent_run_id, status="RUNNING")
         else:
-            parent = self.client.create_run(
-                self.experiment_id, run_name=self.name,
-                tags={ROLE_TAG: "search", "search": self.name, **package_versions()})
+            tags = {ROLE_TAG: parent_role, "search": info.name, **package_versions()}
+            if not info.is_search:
+                tags["analysis"] = info.kind
+            parent = self.client.create_run(self.experiment_id, run_name=info.name, tags=tags)
             self.parent_run_id = parent.info.run_id
-        new = {k: _param_text(v) for k, v in params.items() if k not in self._parent_params}
+        new = {k: _param_text(v) for k, v in info.params.items() if k not in self._parent_params}
         if new:
             self.client.log_batch(self.parent_run_id, params=[Param(k, v) for k, v in new.items()])
             self._parent_params.update(new)
-        if space_yaml is not None:
-            self._log_text(self.parent_run_id, "space.yaml", space_yaml)
+        if info.space_yaml is not None:
+            self._log_text(self.parent_run_id, "space.yaml", info.space_yaml)
         history = self.client.get_metric_history(self.parent_run_id, "hypervolume")
         self._hv_last_step = max((m.step for m in history), default=-1)
-        for run in self._search(f"tags.{ROLE_TAG} = 'trial'"):
+        for run in self._search(f"tags.{ROLE_TAG} = '{child_role}'"):
             number = int(run.data.tags.get("optuna_trial_number", -1))
             if number < 0:
                 continue
@@ -143,10 +162,9 @@ class SearchRecorder:
                 continue
             self._runs[number] = run.info.run_id
             self._status[number] = run.info.status
-            self._tags[number] = {k: run.data.tags.get(k, "") for k in ("pareto_front", "pareto_rank")}
-        return self
+            self._tags[number] = {k: run.data.tags.get(k, "") for k in _FRONT_TAGS}
 
-    def log_reference(self, reference: tuple[float, float]) -> None:
+    def _log_reference(self, reference: tuple[float, float]) -> None:
         """Record the hypervolume reference point once (MLflow params are immutable)."""
         from mlflow.entities import Param
 
@@ -163,26 +181,35 @@ class SearchRecorder:
         """The child run of Optuna trial ``number``, if any."""
         return self._runs.get(number)
 
-    def trial_started(self, number: int, *, label: str, schedule: Mapping[str, Any], baseline: bool,
-                      ray_trial_id: str | None = None, retry_of: int | None = None) -> str:
-        """Find or create trial ``number``'s run (status RUNNING)."""
+    def run_ids(self) -> dict[int, str]:
+        """Optuna trial number -> child run id of every trial known."""
+        return dict(self._runs)
+
+    def trial_started(self, record: TrialRecord) -> None:
+        self._open_child(record)
+
+    def _open_child(self, record: TrialRecord) -> str:
+        """Find or create the run of ``record``'s trial (status RUNNING); returns its id."""
         from mlflow.entities import Param, RunTag
 
+        number = record.number
         run_id = self._runs.get(number)
-        tags = {"label": label, "baseline": _bool(baseline)}
-        if ray_trial_id:
-            tags["trial_id"] = ray_trial_id
-        if retry_of is not None:
-            tags["retry_of"] = str(retry_of)
+        tags = {"label": record.label, "baseline": _bool(record.baseline), **record.tags}
+        if record.ray_trial_id:
+            tags["trial_id"] = record.ray_trial_id
+        if record.retry_of is not None:
+            tags["retry_of"] = str(record.retry_of)
         if run_id is None:
+            _, child_role = roles(self.info.kind if self.info else "search")
             run = self.client.create_run(
-                self.experiment_id, run_name=f"{number:03d} {label}",
-                tags={"mlflow.parentRunId": self.parent_run_id, ROLE_TAG: "trial", "search": self.name,
-                      "optuna_trial_number": str(number), "pareto_front": "false", **tags})
+                self.experiment_id, run_name=f"{number:03d} {record.label}",
+                tags={"mlflow.parentRunId": self.parent_run_id, ROLE_TAG: child_role,
+                      "search": self._name, "optuna_trial_number": str(number),
+                      "pareto_front": "false", **tags})
             run_id = run.info.run_id
             self._runs[number] = run_id
             self._tags[number] = {"pareto_front": "false", "pareto_rank": ""}
-            params = [Param(f"{_SCHEDULE_PARAM_PREFIX}{k}", _param_text(v)) for k, v in schedule.items()]
+            params = [Param(k, _param_text(v)) for k, v in _schedule_params(record.schedule).items()]
             self.client.log_batch(run_id, params=params)
         else:
             self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
@@ -194,16 +221,14 @@ class SearchRecorder:
         from mlflow.entities import Metric
 
         run_id = self._runs.get(number)
-        if run_id is None:
+        if run_id is None or self.info is None:
             return
-        suffix = f"_seed{report.get('seed', 0)}" if len(self.seeds) > 1 else ""
+        suffix = f"_seed{report.get('seed', 0)}" if len(self.info.seeds) > 1 else ""
         step = int(report["epoch"])
         now = _now_ms()
-        keys = {"loss": "epoch_loss", "epoch_metric": f"epoch_{self.metric_name}",
+        keys = {"loss": "epoch_loss", "epoch_metric": f"epoch_{self.info.metric_name}",
                 "epoch_accuracy": "epoch_accuracy", "mean_bits_so_far": "epoch_mean_bits",
                 "bitops_so_far": "epoch_bitops", "seconds": "epoch_seconds"}
-        if self.metric_name == "accuracy":
-            keys.pop("epoch_accuracy")
         metrics = [Metric(name + suffix, float(report[key]), now, step)
                    for key, name in keys.items() if _finite(report.get(key))]
         self.client.log_batch(run_id, metrics=metrics)
@@ -216,23 +241,20 @@ class SearchRecorder:
         number = record.number
         if self._status.get(number) in _TERMINAL and number in self._runs:
             return
-        run_id = self._runs.get(number) or self.trial_started(
-            number, label=record.label, schedule=record.schedule, baseline=record.baseline,
-            ray_trial_id=record.ray_trial_id, retry_of=record.retry_of)
+        run_id = self._runs.get(number) or self._open_child(record)
         now = _now_ms()
         tags = {"pareto_front": "false"}
         if record.reused_from is not None:
             tags["reused_from"] = str(record.reused_from)
-        if record.status == COMPLETE:
+        if record.status == COMPLETE and record.values is not None:
             result = dict(record.result)
             for key in RESULT_TAGS:  # where and how it trained: provenance for comparing timings
                 if result.get(key):
                     tags[key] = str(result[key])
             step = int(result.get("epochs", 0) or 0)
-            values = {self.metric_name: record.values[0], "bitops": record.values[1]}
-            for key in ("metric_std", "accuracy", "paper_bitops", "fp32_bitops", "relative_cost",
-                        "relative_cost_vs_8_8", "mean_bits", "mean_grad_bits", "total_steps",
-                        "trial_seconds"):
+            values = {self.info.metric_name if self.info else "metric": record.values[0],
+                      "bitops": record.values[1]}
+            for key in RESULT_METRICS:
                 if _finite(result.get(key)) and key not in values:
                     values[key] = result[key]
             metrics = [Metric("seconds" if k == "trial_seconds" else k, float(v), now, step)
@@ -251,22 +273,22 @@ class SearchRecorder:
         self.client.set_terminated(run_id, status=status)
         self._status[number] = status
 
-    def trial_infeasible(self, number: int, *, label: str, schedule: Mapping[str, Any],
-                         baseline: bool, relative_cost: float) -> None:
+    def trial_skipped(self, record: TrialRecord) -> None:
         """Record a schedule skipped for its cost: a KILLED run tagged ``infeasible=true``."""
         from mlflow.entities import Metric, RunTag
 
-        if self._status.get(number) in _TERMINAL:
+        if self._status.get(record.number) in _TERMINAL:
             return
-        run_id = self.trial_started(number, label=label, schedule=schedule, baseline=baseline)
+        run_id = self._open_child(record)
+        relative_cost = math.nan if record.relative_cost is None else float(record.relative_cost)
         self.client.log_batch(
-            run_id, metrics=[Metric("relative_cost", float(relative_cost), _now_ms(), 0)],
+            run_id, metrics=[Metric("relative_cost", relative_cost, _now_ms(), 0)],
             tags=[RunTag("infeasible", "true"),
                   RunTag("error", "infeasible: over constraints.max_relative_cost, not trained")])
         self.client.set_terminated(run_id, status="KILLED")
-        self._status[number] = "KILLED"
+        self._status[record.number] = "KILLED"
 
-    def trial_interrupted(self, number: int) -> None:
+    def _trial_interrupted(self, number: int) -> None:
         """Close and soft-delete the run of a trial cut off by a crash (it is re-run as a new trial)."""
         from mlflow.entities import RunTag
 
@@ -279,27 +301,30 @@ class SearchRecorder:
         self._status.pop(number, None)
         self._tags.pop(number, None)
 
-    def sync(self, records: Iterable[TrialRecord]) -> int:
-        """Make MLflow agree with the Optuna records; returns how many runs were fixed."""
+    def records_synced(self, records: Sequence[TrialRecord]) -> None:
+        """Make MLflow agree with the Optuna records (:meth:`repair`)."""
+        self.repair(records)
+
+    def repair(self, records: Sequence[TrialRecord]) -> int:
+        """Finish, skip or retire runs as the Optuna records say; returns how many runs changed."""
         fixed = 0
         for record in records:
             status = self._status.get(record.number)
             if record.status in (COMPLETE, FAILED) and status not in ("FINISHED", "FAILED"):
                 self._status.pop(record.number, None)
                 self.trial_finished(record)
-                fixed += 1
             elif record.status == INFEASIBLE and status != "KILLED":
-                self.trial_infeasible(record.number, label=record.label, schedule=record.schedule,
-                                      baseline=record.baseline, relative_cost=record.relative_cost or math.nan)
-                fixed += 1
+                self.trial_skipped(record)
             elif record.status == INTERRUPTED and record.number in self._runs:
-                self.trial_interrupted(record.number)
-                fixed += 1
+                self._trial_interrupted(record.number)
+            else:
+                continue
+            fixed += 1
         return fixed
 
     # ------------------------------------------------------------------ the front
 
-    def update_front(self, state: FrontState, finished: int) -> None:
+    def front_updated(self, state: FrontState, finished: int) -> None:
         """Re-tag the child runs of complete trials and log the parent's hypervolume at step
         ``finished`` (skipped when that step is already logged, e.g. on resume)."""
         from mlflow.entities import Metric, RunTag
@@ -320,40 +345,59 @@ class SearchRecorder:
                 Metric("finished_trials", float(finished), now, finished)])
             self._hv_last_step = finished
         if not math.isnan(state.reference[0]):
-            self.log_reference(state.reference)
+            self._log_reference(state.reference)
 
-    def finish(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
-               state: FrontState, *, complete: bool) -> None:
-        """Write the front artifacts to the parent and set its status (FINISHED when all trials
-        ran, KILLED when the search was interrupted and can be resumed)."""
+    def report_written(self, files: Sequence[Path], metrics: Mapping[str, float | None]) -> None:
+        """Attach an analysis's report files and summary numbers to the parent run."""
+        from mlflow.entities import Metric
+
+        now = _now_ms()
+        values = [Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)]
+        if values:
+            self.client.log_batch(self.parent_run_id, metrics=values)
+        for path in files:
+            self.client.log_artifact(self.parent_run_id, str(path))
+
+    def search_finished(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
+                        state: FrontState, *, complete: bool) -> None:
+        """Write a search's front artifacts to the parent and set its status (FINISHED when all
+        trials ran, KILLED when the search was interrupted and can be resumed)."""
+        if self.info is not None and self.info.is_search:
+            self._log_front_files(records, candidates, state)
+        self.client.set_terminated(self.parent_run_id, status="FINISHED" if complete else "KILLED")
+
+    def _log_front_files(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
+                         state: FrontState) -> None:
         from cpt_search.tracking.plots import plot_front_html, plot_front_png
 
+        info = self.info
+        assert info is not None
         with tempfile.TemporaryDirectory(prefix="cpt_search_front_") as tmp:
             tmp_path = Path(tmp)
             front = sorted((c for c in candidates if c.trial in state.on_front), key=lambda c: c.bitops)
             rows = [self._front_row(c, state) for c in front]
             write_csv(tmp_path / "pareto_front.csv", rows)
             (tmp_path / "pareto_front.json").write_text(json.dumps({
-                "search": self.name, "metric_name": self.metric_name,
-                "higher_is_better": self.higher_is_better, "hypervolume": state.hypervolume,
+                "search": info.name, "metric_name": info.metric_name,
+                "higher_is_better": info.higher_is_better, "hypervolume": state.hypervolume,
                 "reference_point": {"metric": state.reference[0], "cost_fraction": state.reference[1]},
                 "front": [dict(row, schedule=dict(c.schedule)) for row, c in zip(rows, front)],
             }, indent=2, default=str), encoding="utf-8")
             write_csv(tmp_path / "trials.csv", [_trial_row(r) for r in records])
-            title = f"{self.name}: {len(candidates)} trained trials, front of {len(front)}"
+            title = f"{info.name}: {len(candidates)} trained trials, front of {len(front)}"
             if candidates:
                 plot_front_png(candidates, state.on_front, tmp_path / "pareto_front.png",
-                               metric_name=self.metric_name, higher_is_better=self.higher_is_better,
+                               metric_name=info.metric_name, higher_is_better=info.higher_is_better,
                                title=title)
                 plot_front_html(candidates, state.on_front, tmp_path / "pareto_front.html",
-                                metric_name=self.metric_name, higher_is_better=self.higher_is_better,
+                                metric_name=info.metric_name, higher_is_better=info.higher_is_better,
                                 title=title)
             for path in sorted(tmp_path.iterdir()):
                 self.client.log_artifact(self.parent_run_id, str(path))
-        self.client.set_terminated(self.parent_run_id, status="FINISHED" if complete else "KILLED")
 
     def _front_row(self, candidate: Candidate, state: FrontState) -> dict[str, Any]:
-        return {"trial": candidate.trial, "label": candidate.label, self.metric_name: candidate.metric,
+        metric_name = self.info.metric_name if self.info else "metric"
+        return {"trial": candidate.trial, "label": candidate.label, metric_name: candidate.metric,
                 "bitops": candidate.bitops, "relative_cost": candidate.relative_cost,
                 "cost_fraction": cost_fraction(candidate), "baseline": candidate.baseline,
                 "pareto_rank": state.ranks.get(candidate.trial, 0), "run_id": self._runs.get(candidate.trial, "")}
@@ -361,26 +405,41 @@ class SearchRecorder:
     # ------------------------------------------------------------------ helpers
 
     def _search(self, filter_string: str) -> list[Any]:
-        return search_all_runs(self.client, self.experiment_id, filter_string)
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs([self.experiment_id], filter_string=filter_string,
+                                           max_results=1000, page_token=token)
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
 
     def _log_text(self, run_id: str, name: str, text: str) -> None:
-        log_text_artifact(self.client, run_id, name, text)
+        with tempfile.TemporaryDirectory(prefix="cpt_search_art_") as tmp:
+            path = Path(tmp) / name
+            path.write_text(text, encoding="utf-8")
+            self.client.log_artifact(run_id, str(path))
 
     def _log_schedule_png(self, run_id: str, schedule: Mapping[str, Any], total_steps: Any) -> None:
-        from cpt_search.schedule import Schedule
+        from cpt_search.piecewise import schedule_from_any_dict
         from cpt_search.tracking.plots import plot_schedule_png
 
         if not schedule:
             return
         steps = int(total_steps) if _finite(total_steps) and total_steps else NOMINAL_PLOT_STEPS
         try:
-            parsed = Schedule.from_dict(schedule)
+            parsed = schedule_from_any_dict(schedule)
+            steps = max(steps, 2 * getattr(parsed, "num_cycles", 1))
             with tempfile.TemporaryDirectory(prefix="cpt_search_sched_") as tmp:
-                path = plot_schedule_png(parsed, max(steps, parsed.num_cycles * 2),
-                                         Path(tmp) / "schedule.png")
+                path = plot_schedule_png(parsed, steps, Path(tmp) / "schedule.png")
                 self.client.log_artifact(run_id, str(path))
-        except Exception:  # a picture must never fail a search
+        except Exception:  # noqa: BLE001 - a picture must never fail a search
             log.warning("could not draw the schedule of run %s", run_id, exc_info=True)
+
+
+def _schedule_params(schedule: Mapping[str, Any]) -> dict[str, Any]:
+    """A schedule's fields as run params (a piecewise schedule's segments become one JSON param)."""
+    return dict(schedule)
 
 
 def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> Path:
@@ -417,23 +476,3 @@ def _finite(value: Any) -> bool:
 
 def _now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def search_all_runs(client: Any, experiment_id: str, filter_string: str) -> list[Any]:
-    """Every run of an experiment matching ``filter_string`` (all pages)."""
-    runs, token = [], None
-    while True:
-        page = client.search_runs([experiment_id], filter_string=filter_string, max_results=1000,
-                                  page_token=token)
-        runs.extend(page)
-        token = page.token
-        if not token:
-            return runs
-
-
-def log_text_artifact(client: Any, run_id: str, name: str, text: str) -> None:
-    """Log ``text`` as the artifact file ``name`` of a run."""
-    with tempfile.TemporaryDirectory(prefix="cpt_search_art_") as tmp:
-        path = Path(tmp) / name
-        path.write_text(text, encoding="utf-8")
-        client.log_artifact(run_id, str(path))

@@ -10,15 +10,19 @@ The loop, for every task:
 4. every ``budget.eval_every`` epochs and after the last, evaluate at the schedule's upper bounds (``max_bits`` / ``max_grad_bits``, the
    precision the model ends its cycles at and is deployed at) and report an :class:`EpochRecord`;
 5. bit operations come from the bits the quantized layers actually recorded, not the plan.
+
+Behaviours beyond that (reporting to Ray Tune, CPT's range test) are :class:`~cpt_search.training.hooks.TrialHook`
+objects the loop calls, not copies of the loop.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import sys
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -26,6 +30,7 @@ from cpt_search.costs import summarize_tracks, training_bitops
 from cpt_search.data import DataOptions
 from cpt_search.errors import ConfigError
 from cpt_search.training.errors import TrialDiverged
+from cpt_search.training.hooks import EpochCallback, TrainContext, TrialHook
 from cpt_search.training.records import EpochRecord, TrialResult, TrialSpec
 
 log = logging.getLogger(__name__)
@@ -71,12 +76,13 @@ def _reset_quantizer_noise() -> None:
 
 
 def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None = None,
-              progress: bool = False) -> TrialResult:
+              hooks: Sequence[TrialHook] = (), progress: bool = False) -> TrialResult:
     """Train ``spec.task`` once under ``spec.schedule`` and return its metric and cost.
 
     Args:
         spec: what to run.
         on_epoch: called with each :class:`EpochRecord` (a Ray Tune worker reports from here).
+        hooks: :class:`~cpt_search.training.hooks.TrialHook` objects called by the loop.
         progress: show a tqdm bar over the steps on stderr.
 
     Raises:
@@ -89,12 +95,13 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
 
     from cpt_search.malloc_tuning import keep_freed_memory
     from cpt_search.quant import count_macs, quantize_
-    from cpt_search.tasks import TASKS
+    from cpt_search.tasks.resolve import resolve_task
 
     started = time.perf_counter()
     keep_freed_memory()  # no page faults on each step's big tensors (see cpt_search.malloc_tuning)
-    task = TASKS.get(spec.task, where="trial", key="task")
+    task = resolve_task(spec.task, where="trial", key="task").load()
     budget = task.budget(spec.budget, dict(spec.budget_overrides or ()))
+    hooks = list(hooks) + ([EpochCallback(on_epoch)] if on_epoch is not None else [])
     if spec.threads is not None:
         torch.set_num_threads(int(spec.threads))
     device = resolve_device(spec.device)
@@ -114,6 +121,10 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
         handle.set_bits(*eval_bits)
         layers = count_macs(model, *prepared.example_inputs, handle=handle)
     optimizer, scheduler = task.make_optimizer(model, budget, total_steps)
+    context = TrainContext(task=task, budget=budget, prepared=prepared, handle=handle,
+                           total_steps=total_steps, bits=bits, grad_bits=grad_bits)
+    for hook in hooks:
+        hook.on_train_start(context)
     log.info("%s/%s seed %d on %s: %d steps, schedule %s", spec.task, spec.budget, spec.seed,
              device, total_steps, spec.schedule.label)
 
@@ -124,6 +135,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     used_grad_bits: list[int] = []
     pending_losses: list = []  # per-epoch mean losses since the last record
     step = 0
+    stopped = False
     bar = _progress_bar(total_steps, progress)
     handle.start_recording()  # one record per training forward; evaluation forwards are not recorded
     try:
@@ -131,22 +143,32 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
             model.train()
             losses = torch.zeros(prepared.steps_per_epoch, device=device)
             checked = 0
+            done = 0
             for index, batch in enumerate(task.batches(prepared, budget, generator)):
                 handle.set_bits(int(bits[step]), int(grad_bits[step]))
+                for hook in hooks:
+                    hook.on_step_start(step, context)
                 loss = task.loss(model, batch)
                 losses[index] = loss.detach()
                 if (index + 1 - checked) >= check_every:
                     _check_finite(losses, checked, index + 1, step - index, spec.task)
                     checked = index + 1
                 optimizer_step(task, model, loss, optimizer, scheduler, budget)
+                for hook in hooks:
+                    hook.on_step_end(step, losses[index])
                 step += 1
+                done = index + 1
                 bar.update(1)
-            _check_finite(losses, checked, prepared.steps_per_epoch, step - prepared.steps_per_epoch,
-                          spec.task)
-            recorded_bits, recorded_grad_bits = _take_recorded(handle, prepared.steps_per_epoch)
+                if any(hook.stop_requested for hook in hooks):
+                    stopped = True
+                    break
+            _check_finite(losses, checked, done, step - done, spec.task)
+            recorded_bits, recorded_grad_bits = _take_recorded(handle, done)
             used_bits.extend(recorded_bits)
             used_grad_bits.extend(recorded_grad_bits)
-            pending_losses.append(losses.mean())
+            pending_losses.append(losses[:done].mean())
+            if stopped:
+                break  # a hook ended the training: no final evaluation
             if epoch % budget.eval_every and epoch != budget.epochs:
                 continue
 
@@ -166,8 +188,8 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
             records.append(record)
             pending_losses = []
             bar.set_postfix(loss=f"{record.loss:.3f}", metric=f"{record.metric:.4f}", refresh=False)
-            if on_epoch is not None:
-                on_epoch(record)
+            for hook in hooks:
+                hook.on_epoch_end(record)
     finally:
         bar.close()
         handle.stop_recording()
@@ -175,11 +197,12 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     used = (np.asarray(used_bits, dtype=np.int64), np.asarray(used_grad_bits, dtype=np.int64))
     summary = summarize_tracks(*used)
     report = training_bitops(*used, layers, prepared.samples_per_step)
-    final = records[-1]
+    final = records[-1] if records else None  # a hook may stop before the first evaluation
     return TrialResult(
-        task=spec.task, budget=spec.budget, seed=spec.seed, metric=final.metric,
+        task=spec.task, budget=spec.budget, seed=spec.seed,
+        metric=math.nan if final is None else final.metric,
         metric_name=task.metric_name, higher_is_better=task.higher_is_better,
-        accuracy=final.accuracy, bitops=report.bitops, paper_bitops=report.paper_bitops,
+        accuracy=None if final is None else final.accuracy, bitops=report.bitops, paper_bitops=report.paper_bitops,
         fp32_bitops=report.fp32_bitops, relative_cost=summary.relative_cost,
         relative_cost_vs_8_8=summary.relative_cost_vs_8_8, mean_bits=summary.mean_bits,
         mean_grad_bits=summary.mean_grad_bits, total_steps=step,

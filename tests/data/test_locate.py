@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cpt_search.data import DataOptions, build_once, data_roots, fashion_mnist, planetoid, prepare
+from cpt_search.data import DataOptions, build_once, data_roots, fashion_mnist, planetoid, prepare_dataset_root
 from cpt_search.data.fashion_mnist import read_idx
 from cpt_search.errors import DataError, UnknownNameError
 
@@ -122,18 +122,18 @@ def test_build_once_leaves_nothing_behind_when_the_build_fails(tmp_path):
 
 
 def test_prepare_returns_the_absolute_data_root_and_processes_cora_once(data_dir, tmp_path):
-    root = prepare("cora/gcn", data_dir, cache_dir=tmp_path)
+    root = prepare_dataset_root("cora", data_dir, cache_dir=tmp_path)
     assert root == Path(data_dir).absolute()
     processed = list(tmp_path.glob("planetoid-cora-*/Cora/processed/data.pt"))
     assert len(processed) == 1
     mtime = processed[0].stat().st_mtime_ns
-    assert prepare("cora/gcn", data_dir, cache_dir=tmp_path) == root
+    assert prepare_dataset_root("cora", data_dir, cache_dir=tmp_path) == root
     assert processed[0].stat().st_mtime_ns == mtime  # not processed again
 
 
-def test_prepare_unknown_task_suggests_the_closest(tmp_path):
-    with pytest.raises(UnknownNameError, match="did you mean 'cora/gcn'"):
-        prepare("cora/gnc", cache_dir=tmp_path)
+def test_prepare_unknown_dataset_suggests_the_closest(tmp_path):
+    with pytest.raises(UnknownNameError, match="did you mean 'cora'"):
+        prepare_dataset_root("corra", cache_dir=tmp_path)
 
 
 def test_a_failed_download_is_one_line_naming_the_cause_and_the_files(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 
 from cpt_search.presets import preset, static
 from cpt_search.search.resume import open_storage, open_study
-from cpt_search.tracking.store import Store
+from cpt_search.store import Store
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from cpt_search.cli import main
 from cpt_search.export import load_schedule_document
 from cpt_search.presets import preset, static
 from cpt_search.search.resume import open_storage, open_study
-from cpt_search.tracking.store import Store
+from cpt_search.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

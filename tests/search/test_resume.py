@@ -17,8 +17,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from cpt_search.search.resume import (enqueue_baselines_once, open_storage, open_study, progress_of,
-                                      reconcile_interrupted)
+from cpt_search.records import progress_of
+from cpt_search.search.resume import enqueue_baselines_once, open_storage, open_study, reconcile_interrupted
 from cpt_search.search.results import load_records
 from cpt_search.search.suggest import suggest_schedule
 from cpt_search.space import parse_space

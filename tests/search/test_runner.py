@@ -47,7 +47,7 @@ def ray_local():
 @pytest.fixture(scope="module")
 def searched(ray_local, tmp_path_factory):
     """Run the search once; return (request, outcome, progress events)."""
-    from cpt_search.search.runner import SearchRequest, run_search
+    from cpt_search.orchestrate.search import SearchRequest, run_search
 
     root = tmp_path_factory.mktemp("search")
     space_path = root / "mixed.yaml"
@@ -169,7 +169,7 @@ def test_export_round_trip(searched, tmp_path: Path) -> None:
 
 
 def test_rerun_of_a_finished_search_changes_nothing(searched) -> None:
-    from cpt_search.search.runner import run_search
+    from cpt_search.orchestrate.search import run_search
 
     request, outcome, _ = searched
     client, experiment_id = mlflow_client(outcome)
@@ -192,7 +192,7 @@ REPEATS = {
 @pytest.fixture(scope="module")
 def repeated(ray_local, tmp_path_factory):
     """A search whose space holds two schedules, asked for five trials."""
-    from cpt_search.search.runner import SearchRequest, run_search
+    from cpt_search.orchestrate.search import SearchRequest, run_search
 
     root = tmp_path_factory.mktemp("repeats")
     space_path = root / "repeats.yaml"

@@ -36,7 +36,7 @@ def one_thread():
 
 @pytest.mark.parametrize("name,num_classes", [("cifar10/resnet20", 10), ("cifar100/resnet74", 100)])
 def test_cifar_task_steps_and_evaluates(name, num_classes, monkeypatch, one_thread):
-    task = TASKS.get(name)
+    task = TASKS.get(name).load()
     monkeypatch.setattr(task, "load_arrays", lambda options: synthetic_cifar(num_classes))
     budget = task.budget("tiny", {"batch_size": 8})
     assert budget.augment

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from cpt_search.presets import preset, static
-from cpt_search.search.front import front_state
-from cpt_search.search.results import TrialRecord
-from cpt_search.tracking.recorder import SearchRecorder
-from cpt_search.tracking.store import Store
+from mlflow.entities import ViewType
 
-pytest.importorskip("mlflow")
-from mlflow.entities import ViewType  # noqa: E402
+from cpt_search.observers import SearchInfo
+from cpt_search.presets import preset, static
+from cpt_search.records import TrialRecord, front_state
+from cpt_search.store import Store
+from cpt_search.tracking.recorder import MlflowRecorder
 
 CR = preset("CR").to_dict()
 
@@ -23,9 +22,19 @@ def shared_store(tmp_path_factory) -> Store:
     return Store.at(tmp_path_factory.mktemp("mlflow") / "store").create()
 
 
-def recorder(store: Store, name: str) -> SearchRecorder:
-    return SearchRecorder(store, name, metric_name="test_accuracy", higher_is_better=True).open(
-        params={"task": "digits/mlp", "seeds": [0]}, space_yaml="task: digits/mlp\n")
+def recorder(store: Store, name: str) -> MlflowRecorder:
+    rec = MlflowRecorder(store)
+    rec.search_started(SearchInfo(name=name, kind="search", metric_name="test_accuracy",
+                                  higher_is_better=True, params={"task": "digits/mlp", "seeds": [0]},
+                                  space_yaml="task: digits/mlp\n"))
+    return rec
+
+
+def started(rec: MlflowRecorder, number: int, *, label: str, schedule, baseline: bool,
+            ray_trial_id: str | None = None) -> str:
+    rec.trial_started(TrialRecord(number=number, status="running", label=label, schedule=schedule,
+                                  baseline=baseline, ray_trial_id=ray_trial_id))
+    return rec.run_id(number)
 
 
 def complete(number: int, metric: float, bitops: float, **extra) -> TrialRecord:
@@ -36,7 +45,7 @@ def complete(number: int, metric: float, bitops: float, **extra) -> TrialRecord:
 
 
 def children(store: Store, name: str, view=ViewType.ACTIVE_ONLY):
-    rec = SearchRecorder(store, name, metric_name="test_accuracy", higher_is_better=True)
+    rec = MlflowRecorder(store)
     experiment = rec.client.get_experiment_by_name(f"cpt_search/{name}")
     return rec.client, rec.client.search_runs([experiment.experiment_id],
                                               "tags.cpt_search_role = 'trial'", run_view_type=view)
@@ -61,10 +70,10 @@ def test_experiment_and_parent_are_created_once(shared_store: Store) -> None:
 def test_child_run_is_looked_up_by_trial_number(shared_store: Store) -> None:
     store, name = shared_store, "lookup"
     first = recorder(store, name)
-    run_id = first.trial_started(0, label="CR", schedule=CR, baseline=True, ray_trial_id="abc")
-    assert first.trial_started(0, label="CR", schedule=CR, baseline=True) == run_id
+    run_id = started(first, 0, label="CR", schedule=CR, baseline=True, ray_trial_id="abc")
+    assert started(first, 0, label="CR", schedule=CR, baseline=True) == run_id
     after_restart = recorder(store, name)
-    assert after_restart.trial_started(0, label="CR", schedule=CR, baseline=True,
+    assert started(after_restart, 0, label="CR", schedule=CR, baseline=True,
                                        ray_trial_id="def") == run_id
     client, runs = children(store, name)
     assert len(runs) == 1
@@ -77,7 +86,7 @@ def test_child_run_is_looked_up_by_trial_number(shared_store: Store) -> None:
 def test_finished_and_failed_trials(shared_store: Store) -> None:
     store, name = shared_store, "finished"
     rec = recorder(store, name)
-    rec.trial_started(0, label="t0", schedule=CR, baseline=False)
+    started(rec, 0, label="t0", schedule=CR, baseline=False)
     rec.trial_epoch(0, {"kind": "epoch", "seed": 0, "epoch": 1, "loss": 1.0, "epoch_metric": 0.5,
                         "epoch_accuracy": 0.5, "mean_bits_so_far": 5.5, "bitops_so_far": 1e9,
                         "seconds": 0.5})
@@ -107,7 +116,7 @@ def test_sync_repairs_mlflow_after_a_crash(shared_store: Store) -> None:
     store, name = shared_store, "repair"
     crashed = recorder(store, name)
     for number in (0, 1, 2):  # three trials were running when the driver was killed
-        crashed.trial_started(number, label=f"t{number}", schedule=CR, baseline=False)
+        started(crashed, number, label=f"t{number}", schedule=CR, baseline=False)
     records = [
         complete(0, 0.9, 4e9),  # told to Optuna just before the crash, never logged
         TrialRecord(number=1, status="interrupted", label="t1", schedule=CR, baseline=False),
@@ -118,8 +127,8 @@ def test_sync_repairs_mlflow_after_a_crash(shared_store: Store) -> None:
         TrialRecord(number=5, status="waiting", label="t5", schedule=CR, baseline=False),
     ]
     resumed = recorder(store, name)
-    assert resumed.sync(records) == 5
-    assert recorder(store, name).sync(records) == 0  # a second resume has nothing to fix
+    assert resumed.repair(records) == 5
+    assert recorder(store, name).repair(records) == 0  # a second resume has nothing to fix
     client, runs = children(store, name)
     status = {int(r.data.tags["optuna_trial_number"]): r.info.status for r in runs}
     assert status == {0: "FINISHED", 2: "FAILED", 3: "FINISHED", 4: "KILLED"}
@@ -134,12 +143,12 @@ def test_front_tags_and_hypervolume_history(shared_store: Store) -> None:
     first = [complete(0, 0.80, 4e9)]
     for record in first:
         rec.trial_finished(record)
-    rec.update_front(front_state([r.candidate() for r in first], True, 0.0), finished=1)
+    rec.front_updated(front_state([r.candidate() for r in first], True, 0.0), finished=1)
     both = first + [complete(1, 0.90, 3e9)]  # dominates trial 0
     rec.trial_finished(both[1])
     state = front_state([r.candidate() for r in both], True, 0.0)
-    rec.update_front(state, finished=2)
-    recorder(store, name).update_front(state, finished=2)  # resumed: step 2 is not logged again
+    rec.front_updated(state, finished=2)
+    recorder(store, name).front_updated(state, finished=2)  # resumed: step 2 is not logged again
     client, runs = children(store, name)
     tags = {int(r.data.tags["optuna_trial_number"]): (r.data.tags["pareto_front"], r.data.tags["pareto_rank"])
             for r in runs}

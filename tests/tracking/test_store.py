@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cpt_search.errors import ConfigError
-from cpt_search.tracking.store import Store, check_search_name, experiment_name
+from cpt_search.store import Store, check_search_name, experiment_name
 
 
 def test_default_store_is_local_sqlite_with_explicit_artifacts(tmp_path: Path, monkeypatch) -> None:

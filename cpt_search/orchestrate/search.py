@@ -1,0 +1,246 @@
+"""Run (or resume) a search: Optuna proposes schedules, Ray Tune trains them, observers record them.
+
+:func:`run_search` is the whole product behind ``cpt-search run``:
+
+1. load and validate the space; lock the search (one driver per search and store);
+2. prepare the task's dataset once, here, and hand the absolute root to every trial;
+3. open the Optuna study in the store (the source of truth), mark trials a crash left RUNNING as
+   interrupted and enqueue them again, enqueue the baselines once;
+4. tell the observers (the MLflow recorder unless tracking is off) and make them agree with the study;
+5. run the remaining trials with a Ray Tune ``Tuner`` (:func:`cpt_search.search.tuner.run_tuner`):
+   :class:`~cpt_search.search.searcher.ScheduleSearch` (multi-objective ``OptunaSearch`` on the stored
+   study), failures recorded and skipped; the driver-side
+   :class:`~cpt_search.search.callback.SearchCallback` tells the observers about every trial;
+6. tell the observers the search finished (the recorder writes the front artifacts) and return a
+   :class:`SearchOutcome`.
+
+Ctrl-C stops Tune gracefully; the search is then marked KILLED in MLflow and a rerun of the same
+command continues it (see :mod:`cpt_search.search.resume`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from cpt_search.errors import ConfigError
+from cpt_search.orchestrate.session import locked, make_observers, open_session_study, run_session
+from cpt_search.observers import SEARCH, SearchInfo
+from cpt_search.records import Progress, ProgressEvent
+from cpt_search.select import Candidate
+from cpt_search.space.names import check_search_name
+from cpt_search.store import Store, experiment_name
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class SearchRequest:
+    """What ``cpt-search run`` was asked (``None`` = the space file's value or the default).
+
+    Attributes:
+        space_path: the search-space YAML.
+        name: the search name (default: the space's name).
+        trials: sampled trials, overriding the space's ``trials`` (baselines come on top).
+        concurrency: trials at once, overriding the space's ``concurrency``.
+        store_dir: the store directory (default ``./cpt_search_runs``).
+        ray_address: join this Ray cluster (``auto``) instead of starting a local one.
+        tracking_uri: MLflow tracking URI (default: the store's SQLite file).
+        tracking: record the search in MLflow (off: the Optuna study alone keeps it).
+        data_dir: data root for the task's dataset.
+        download: allow the standard torchvision / torch-geometric download of missing data.
+        ray_logs: forward trial workers' stdout/stderr to this process (debugging).
+    """
+
+    space_path: str | Path
+    name: str | None = None
+    trials: int | None = None
+    concurrency: int | None = None
+    store_dir: str | Path | None = None
+    ray_address: str | None = None
+    tracking_uri: str | None = None
+    tracking: bool = True
+    data_dir: str | Path | None = None
+    download: bool = False
+    ray_logs: bool = False
+
+
+@dataclass(frozen=True)
+class SearchOutcome:
+    """Where a search stands after :func:`run_search` returns.
+
+    Attributes:
+        name: the search name; ``experiment`` its MLflow experiment, ``parent_run_id`` its parent run
+            (``None`` with tracking off).
+        store: the store (paths, tracking URI).
+        target_trials: trained trials the search aims for (sampled + baselines).
+        progress: counts of complete, failed, infeasible, interrupted and waiting trials.
+        ran_now: trials that finished in this call.
+        interrupted: trials found interrupted (at start or end of this call) and enqueued again.
+        front: the front's candidates, cheapest first; ``hypervolume`` its hypervolume.
+        complete: whether every target trial has finished.
+        gave_up: the sampler proposed only infeasible schedules for too long.
+        seconds: wall time of this call.
+    """
+
+    name: str
+    store: Store
+    experiment: str
+    parent_run_id: str | None
+    target_trials: int
+    progress: Progress
+    ran_now: int
+    interrupted: tuple[int, ...]
+    front: tuple[Candidate, ...]
+    hypervolume: float
+    metric_name: str
+    higher_is_better: bool
+    complete: bool
+    gave_up: bool
+    seconds: float
+
+
+def run_search(request: SearchRequest, *,
+               on_progress: Callable[[ProgressEvent], None] | None = None,
+               on_status: Callable[[str], None] | None = None) -> SearchOutcome:
+    """Run or resume the search described by ``request``.
+
+    Args:
+        request: the space file and overrides.
+        on_progress: called after every finished (or skipped infeasible) trial.
+        on_status: called with one-line status messages (starting Ray, resuming, ...).
+
+    Raises:
+        ConfigError: bad space file or overrides.
+        UnknownNameError: unknown task, budget or sampler.
+        DataError: the task's data is missing.
+        TrackingError: the store is locked by another run, or MLflow/Optuna cannot be used.
+    """
+    from cpt_search.space import load_space
+
+    started = time.perf_counter()
+    say = on_status or (lambda message: log.info("%s", message))
+    space = load_space(request.space_path)
+    name = check_search_name(request.name or space.name)
+    num_trials = _positive("--trials", request.trials, space.num_trials)
+    concurrency = _positive("--concurrency", request.concurrency, space.concurrency)
+    store = Store.at(request.store_dir, request.tracking_uri).create()
+    with locked(store, name):
+        return _run_locked(request, space, name, num_trials, concurrency, store, started, say,
+                           on_progress)
+
+
+def _run_locked(request, space, name, num_trials, concurrency, store, started, say, on_progress):
+    from cpt_search.data import prepare_dataset_root
+    from cpt_search.search.environment import apply_environment
+    from cpt_search.search.resume import enqueue_baselines_once, open_storage
+    from cpt_search.search.samplers import make_sampler
+    from cpt_search.search.searcher import ScheduleSearch
+    from cpt_search.search.trainable import make_trainable
+    from cpt_search.search.tuner import TrialResources, run_tuner
+    from cpt_search.tasks.resolve import resolve_task
+
+    apply_environment()
+    task = resolve_task(space.task, where=space.source, key="task", search_dirs=space.code_dirs)
+    task.check_budget(space.budget, where=space.source)  # unknown budget: fail before anything starts
+    metric_name = task.metric_name
+    higher_is_better = space.direction == "maximize"
+    directions = space.directions
+
+    say(f"preparing data for {space.task}")
+    # Once, in the driver: trials preparing one dataset folder at once raced.
+    data_root = prepare_dataset_root(task.dataset, request.data_dir, request.download)
+
+    storage = open_storage(store.optuna_url)
+    sampler = make_sampler(_session_space(space, storage, name))
+    study, interrupted = open_session_study(
+        storage, name, directions, sampler,
+        {"task": space.task, "budget": space.budget, "metric_name": metric_name})
+    if interrupted:
+        say(f"resuming {name}: {len(interrupted)} interrupted trial(s) enqueued again")
+    enqueued = enqueue_baselines_once(study, space)
+    if enqueued:
+        say(f"enqueued {enqueued} baselines (paper presets and static schedules) as the first trials")
+    target = num_trials + (len(space.baseline_schedules()) if space.include_baselines else 0)
+    observers, recorder = make_observers(store, tracking=request.tracking)
+    info = SearchInfo(name=name, kind=SEARCH, metric_name=metric_name,
+                      higher_is_better=higher_is_better, seeds=space.seeds,
+                      params=_parent_params(space, name, num_trials, target, concurrency, metric_name,
+                                            directions, store),
+                      space_yaml=space.to_yaml())
+    resources = TrialResources(cpus=float(space.resources.cpus), gpus=float(space.resources.gpus))
+    trainable = make_trainable(task=space.task, budget=space.budget, seeds=space.seeds,
+                               data_dir=str(data_root), threads=resources.threads,
+                               metric_name=metric_name, device=resources.device)
+
+    def make_searcher(callback):
+        return ScheduleSearch(space, metric_name=metric_name, higher_is_better=higher_is_better,
+                              sampler=sampler, storage=storage, study_name=name,
+                              on_infeasible=callback.infeasible, on_reused=callback.reused,
+                              target_finished=target)
+
+    def run(searcher, callback, remaining: int) -> None:
+        run_tuner(trainable, searcher=searcher, callback=callback, resources=resources,
+                  num_samples=remaining, concurrency=concurrency, ray_dir=store.ray_dir(name),
+                  ray_address=request.ray_address, ray_logs=request.ray_logs, say=say)
+
+    result = run_session(study, info, observers, target=target, higher_is_better=higher_is_better,
+                         make_searcher=make_searcher, run=run, on_progress=on_progress, say=say)
+    state = result.state
+    front = tuple(sorted((c for c in result.candidates if c.trial in state.on_front),
+                         key=lambda c: c.bitops))
+    return SearchOutcome(
+        name=name, store=store, experiment=experiment_name(name),
+        parent_run_id=None if recorder is None else recorder.parent_run_id,
+        target_trials=target, progress=result.after,
+        ran_now=result.after.finished - result.before.finished,
+        interrupted=tuple(interrupted) + result.interrupted_end, front=front,
+        hypervolume=state.hypervolume, metric_name=metric_name, higher_is_better=higher_is_better,
+        complete=result.after.finished >= target, gave_up=result.gave_up,
+        seconds=time.perf_counter() - started)
+
+
+def _session_space(space, storage, name: str):
+    """The space with its sampler seed offset by the trials already in the study.
+
+    A seeded sampler restarts its random stream in every session; on a resume it would propose the
+    first session's schedules again. Offsetting the seed by the stored trial count keeps a search
+    run in one go reproducible and gives each resumed session fresh draws.
+    """
+    import dataclasses
+
+    from cpt_search.search.resume import study_exists
+
+    seed = space.sampler.seed
+    if seed is None or not study_exists(storage, name):
+        return space
+    import optuna
+
+    count = len(optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False))
+    if count == 0:
+        return space
+    return dataclasses.replace(space, sampler=space.sampler.model_copy(update={"seed": seed + count}))
+
+
+def _positive(flag: str, value: int | None, default: int) -> int:
+    if value is None:
+        return int(default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{flag} must be a whole number >= 1", key=flag, value=value,
+                          fix=f"pass e.g. {flag} {default}")
+    return value
+
+
+def _parent_params(space, name, num_trials, target, concurrency, metric_name, directions, store) -> dict:
+    return {
+        "search": name, "task": space.task, "budget": space.budget, "seeds": list(space.seeds),
+        "sampler": space.sampler.name, "sampler_seed": space.sampler.seed,
+        "sampler_options": dict(space.sampler.options), "num_trials": num_trials,
+        "target_trials": target, "concurrency": concurrency, "cpus_per_trial": space.resources.cpus,
+        "gpus_per_trial": space.resources.gpus, "metric_name": metric_name,
+        "directions": list(directions), "include_baselines": space.include_baselines,
+        "max_relative_cost": space.constraints.max_relative_cost, "optuna_storage": store.optuna_url,
+        "optuna_study": name,
+    }

@@ -1,0 +1,70 @@
+"""How far a search is: counts of trials by status, and the event emitted after every finished trial."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from cpt_search.records.trial import COMPLETE, FAILED, INFEASIBLE, INTERRUPTED, WAITING, TrialRecord
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One finished (or skipped) trial and the state of the front after it.
+
+    Attributes:
+        finished: trained trials finished so far (complete + failed), this session and before.
+        total: the search's ``num_trials``.
+        trial: the Optuna trial number.
+        label: the schedule's short name.
+        status: ``complete``, ``failed``, ``infeasible``, or ``reused`` (complete, with the result of
+            an identical schedule that finished earlier).
+        metric: the task metric (``None`` unless complete).
+        relative_cost: the schedule's cost relative to FP32 (paper accounting).
+        seconds: the trial's wall time (``None`` when not trained).
+        front_size: trials on the front now.
+        hypervolume: the front's hypervolume now (see :mod:`cpt_search.records.front`).
+        error: why it failed or was skipped.
+    """
+
+    finished: int
+    total: int
+    trial: int
+    label: str
+    status: str
+    metric: float | None
+    relative_cost: float | None
+    seconds: float | None
+    front_size: int
+    hypervolume: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a search is, counted from its records.
+
+    Attributes:
+        complete, failed: finished trained trials (they count towards ``num_trials``).
+        infeasible: schedules skipped for their cost (never trained; do not count).
+        interrupted: trials cut off and re-enqueued (do not count).
+        waiting: enqueued, not started (baselines, retries).
+    """
+
+    complete: int
+    failed: int
+    infeasible: int
+    interrupted: int
+    waiting: int
+
+    @property
+    def finished(self) -> int:
+        """Complete + failed."""
+        return self.complete + self.failed
+
+
+def progress_of(records: Sequence[TrialRecord]) -> Progress:
+    """Count the records by status."""
+    count = lambda status: sum(1 for r in records if r.status == status)  # noqa: E731
+    return Progress(complete=count(COMPLETE), failed=count(FAILED), infeasible=count(INFEASIBLE),
+                    interrupted=count(INTERRUPTED), waiting=count(WAITING))
