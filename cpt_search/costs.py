@@ -1,4 +1,4 @@
-"""Training cost in bit operations (REFERENCE §2).
+"""Training cost in bit operations (Fu et al. 2021, sec. 4; Wolfe & Kyrillidis 2024).
 
 Per training step, a layer with ``M`` multiply-accumulates per sample costs, in bit operations,
 
@@ -18,9 +18,10 @@ from typing import Sequence
 
 import numpy as np
 
+from cpt_search.bits import FULL_PRECISION_BITS
 from cpt_search.errors import ConfigError
 
-FP32_BITS = 32
+FP32_BITS = FULL_PRECISION_BITS
 # Full-precision step cost per MAC: three GEMM-like products at 32 x 32 bits.
 FP32_BITOPS_PER_MAC = 3 * FP32_BITS * FP32_BITS
 # The usual static reference point: 8-bit forward, 8-bit gradients.

@@ -20,6 +20,7 @@ import yaml
 
 from cpt_search.errors import ConfigError
 from cpt_search.output_paths import check_output_path, write_text
+from cpt_search.profiles import owner_of
 from cpt_search.schedule import Schedule
 from cpt_search.yaml_io import load_yaml_file
 
@@ -33,7 +34,6 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "num_cycles": (int,), "min_bits": (int,), "max_bits": (int,),
     "min_grad_bits": (int,), "max_grad_bits": (int,),
     "warmup_frac": (float, int), "warmup_bits": (int, type(None)), "warmup_grad_bits": (int, type(None)),
-    "exp_rate": (float, int), "rex_beta": (float, int),
 }
 
 
@@ -101,17 +101,17 @@ def _schedule_section(section: Any, where: str) -> Schedule:
     if not isinstance(section, dict) or not section:
         raise ConfigError("the schedule section is missing or empty", where=where,
                           value=_short(section), fix=f"{_FROM_EXPORT}; it writes every field")
-    unknown = [key for key in section if key not in Schedule.FIELDS]
-    if unknown:
+    unknown = [key for key in section if key not in Schedule.FIELDS and owner_of(str(key)) is None]
+    if unknown:  # before "missing": a misspelt key is the likelier mistake
         raise ConfigError("unknown schedule parameter", where=where, key=str(unknown[0]),
-                          fix=f"use keys from: {', '.join(Schedule.FIELDS)}")
+                          fix=f"use keys from: {', '.join(Schedule.keys())}")
     missing = [key for key in Schedule.FIELDS if key not in section]
     if missing:
         raise ConfigError(f"required schedule parameter is missing (an exported file carries all of "
                           f"{', '.join(Schedule.FIELDS)})", where=where, key=missing[0],
                           fix=f"add '{missing[0]}:' or {_FROM_EXPORT}")
     for key, value in section.items():
-        kinds = _FIELD_TYPES[key]
+        kinds = _FIELD_TYPES.get(key, (float, int))  # a profile's shape constant is a number
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
             names = " or ".join("null" if kind is type(None) else kind.__name__ for kind in kinds)
             raise ConfigError(f"must be {names}", where=where, key=key, value=_short(value),

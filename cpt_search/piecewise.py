@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from cpt_search.errors import ConfigError
-from cpt_search.schedule import check_bits
+from cpt_search.bits import check_bits
 
 KIND = "piecewise"
 # Fractions within this of 0 or 1 are snapped onto them (float noise such as 1 - 1e-17).

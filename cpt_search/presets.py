@@ -2,15 +2,17 @@
 
 Only the name CR is the paper's; the other short names are ours: profile letter (Cosine, Linear,
 Exp, Rex) + form (Repeated, Triangular) + flip for the profiles whose flips differ (Horizontal,
-Vertical). REFERENCE §1 tabulates their mean bits and cost tiers.
+Vertical); the paper's Table 1 gives their shapes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cpt_search.bits import FULL_PRECISION_BITS
+from cpt_search.profiles import PROFILES
 from cpt_search.registry import Registry
-from cpt_search.schedule import FULL_PRECISION_BITS, Schedule
+from cpt_search.schedule import Schedule
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def preset_name(schedule: Schedule) -> str | None:
         if (shape.profile, shape.form) != (schedule.profile, schedule.form):
             continue
         # A flip only matters for triangles whose two reflections differ.
-        if schedule.form == "repeated" or schedule.profile in ("cosine", "linear") \
+        if schedule.form == "repeated" or PROFILES.get(schedule.profile).symmetric \
                 or shape.flip == schedule.flip:
             return name
     return None

@@ -1,4 +1,4 @@
-"""The precision schedule: a pure function of the training step (REFERENCE §1).
+"""The precision schedule: a pure function of the training step (Fu et al. 2021; Wolfe & Kyrillidis 2024).
 
 Phases of one schedule over ``total_steps`` steps:
 
@@ -28,11 +28,10 @@ from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 
 import numpy as np
 
+from cpt_search.bits import FULL_PRECISION_BITS, MIN_BITS, check_bits
 from cpt_search.errors import ConfigError, CptSearchError
-from cpt_search.profiles import PROFILES, ShapeParams
+from cpt_search.profiles import PROFILES, owner_of, shape_param_names
 
-MIN_BITS = 1
-FULL_PRECISION_BITS = 32
 FORMS = ("repeated", "triangular")
 FLIPS = ("vertical", "horizontal")
 
@@ -52,7 +51,9 @@ class Schedule:
         warmup_bits: forward bits during warm-up; ``None`` means ``max_bits``.
         warmup_grad_bits: gradient bits during warm-up; ``None`` means 32 when ``warmup_bits`` is 32
             (a full-precision warm-up) and ``max_grad_bits`` otherwise.
-        exp_rate, rex_beta: constants of the ``exp`` and ``rex`` profiles.
+        shape: the profile's shape constants (``{"exp_rate": 4.0}`` for ``exp``); omitted ones take
+            the profile's defaults (:attr:`cpt_search.profiles.Profile.params`). Stored as sorted
+            ``(name, value)`` pairs so the schedule stays hashable; :attr:`shape_params` is the dict.
     """
 
     profile: str = "cosine"
@@ -66,13 +67,12 @@ class Schedule:
     warmup_frac: float = 0.0
     warmup_bits: int | None = None
     warmup_grad_bits: int | None = None
-    exp_rate: float = 4.0
-    rex_beta: float = 0.9
+    shape: tuple[tuple[str, float], ...] | Mapping[str, float] = ()
 
     FIELDS: ClassVar[tuple[str, ...]]
 
     def __post_init__(self) -> None:
-        PROFILES.get(self.profile, key="profile")
+        profile = PROFILES.get(self.profile, key="profile")
         _check_choice("form", self.form, FORMS)
         _check_choice("flip", self.flip, FLIPS)
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
@@ -89,9 +89,19 @@ class Schedule:
             full = self.warmup_bits == FULL_PRECISION_BITS
             set_("warmup_grad_bits", FULL_PRECISION_BITS if full else self.max_grad_bits)
         set_("warmup_grad_bits", check_bits("warmup_grad_bits", self.warmup_grad_bits))
-        set_("exp_rate", _check_float("exp_rate", self.exp_rate, "exp_rate > 0", lambda r: r > 0))
-        set_("rex_beta", _check_float("rex_beta", self.rex_beta, "0 <= rex_beta < 1",
-                                      lambda b: 0.0 <= b < 1.0))
+        given = dict(self.shape)
+        for key in given:
+            if key not in profile.params:
+                raise ConfigError(f"profile {self.profile} takes no shape constant {key!r}", key=key,
+                                  value=given[key],
+                                  fix=f"its constants: {', '.join(profile.params) or 'none'}")
+        set_("shape", tuple(sorted(
+            (key, spec.check(key, given.get(key, spec.default))) for key, spec in profile.params.items())))
+
+    @property
+    def shape_params(self) -> dict[str, float]:
+        """The profile's shape constants, every one set (defaults filled in)."""
+        return dict(self.shape)  # type: ignore[arg-type]  # normalised to pairs in __post_init__
 
     # ------------------------------------------------------------------ evaluation
 
@@ -147,7 +157,7 @@ class Schedule:
         if low_bits == high_bits:
             return np.full(z.shape, low_bits, dtype=np.int64)
         profile = PROFILES.get(self.profile)
-        params = ShapeParams(exp_rate=self.exp_rate, rex_beta=self.rex_beta)
+        params = self.shape_params
         span = high_bits - low_bits
         growth = low_bits + span * profile.shape(z, params)
         if self.form == "repeated":
@@ -175,7 +185,7 @@ class Schedule:
             text = "FP32" if self.max_bits == self.max_grad_bits == 32 else f"static {self.max_bits}/{grad}"
         else:
             name = preset_name(self) or f"{self.profile}-{self.form}"
-            if name == f"{self.profile}-triangular" and self.profile in ("exp", "rex"):
+            if name == f"{self.profile}-triangular" and not PROFILES.get(self.profile).symmetric:
                 name += f"-{self.flip}"
             text = f"{name} {self.min_bits}-{self.max_bits}/{grad} n={self.num_cycles}"
         if self.warmup_frac > 0 and not (self.is_static and self.warmup_bits == self.max_bits
@@ -187,22 +197,17 @@ class Schedule:
         """The same training schedule with every parameter that cannot change its tracks reset.
 
         A static schedule's shape and cycles (and a warm-up at its own bits), a repeated schedule's
-        flip, the shape constant of a profile that does not use it and the warm-up bits of a schedule
-        without warm-up are free parameters: ``s.tracks(n) == s.canonical().tracks(n)`` for every ``n`` that ``s`` accepts, and
-        two schedules with equal canonical forms train identically.
+        flip and the warm-up bits of a schedule without warm-up are free
+        parameters: ``s.tracks(n) == s.canonical().tracks(n)`` for every ``n`` that ``s`` accepts,
+        and two schedules with equal canonical forms train identically.
         """
         default = _DEFAULT
         changes: dict[str, Any] = {}
         if self.is_static:
             changes.update(profile=default.profile, form=default.form, flip=default.flip,
-                           num_cycles=1, exp_rate=default.exp_rate, rex_beta=default.rex_beta)
-        else:
-            if self.form == "repeated":
-                changes["flip"] = default.flip
-            if self.profile != "exp":
-                changes["exp_rate"] = default.exp_rate
-            if self.profile != "rex":
-                changes["rex_beta"] = default.rex_beta
+                           num_cycles=1)
+        elif self.form == "repeated" and self.flip != default.flip:
+            changes["flip"] = default.flip
         no_op_warmup = self.is_static and (self.warmup_bits, self.warmup_grad_bits) == (
             self.max_bits, self.max_grad_bits)  # a static schedule warmed up at its own bits
         if self.warmup_frac == 0.0 or no_op_warmup:
@@ -212,30 +217,53 @@ class Schedule:
     # ------------------------------------------------------------------ serialisation
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields as plain Python values; ``Schedule.from_dict(s.to_dict()) == s``."""
-        return {name: getattr(self, name) for name in self.FIELDS}
+        """Plain Python values: every field, the profile's shape constants as keys of their own
+        (``exp_rate: 4.0``); ``Schedule.from_dict(s.to_dict()) == s``."""
+        data = {name: getattr(self, name) for name in self.FIELDS}
+        data.update(self.shape_params)
+        return data
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        """Keys a schedule mapping may hold: the fields and every registered shape constant."""
+        return list(cls.FIELDS) + shape_param_names()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str | None = None) -> "Schedule":
-        """Build a schedule from a mapping; unknown keys and bad values are :class:`ConfigError`."""
+        """Build a schedule from a mapping; unknown keys and bad values are :class:`ConfigError`.
+
+        Shape constants of a profile other than the schedule's own are free parameters of it and are
+        dropped (files written before profiles owned their constants carry all of them).
+        """
         if not isinstance(data, Mapping):
             raise ConfigError("a schedule must be a mapping of parameters", where=where,
-                              value=data, fix=f"use keys from: {', '.join(cls.FIELDS)}")
-        unknown = [key for key in data if key not in cls.FIELDS]
+                              value=data, fix=f"use keys from: {', '.join(cls.keys())}")
+        unknown = [key for key in data if key not in cls.FIELDS and owner_of(str(key)) is None]
         if unknown:
             raise ConfigError("unknown schedule parameter", where=where, key=str(unknown[0]),
-                              fix=f"use keys from: {', '.join(cls.FIELDS)}")
+                              fix=f"use keys from: {', '.join(cls.keys())}")
+        fields = {key: value for key, value in data.items() if key in cls.FIELDS}
+        profile = fields.get("profile", _DEFAULT.profile)
+        constants = {key: value for key, value in data.items() if key not in cls.FIELDS
+                     and (owner := owner_of(str(key))) is not None and owner.name == profile}
+        if constants:
+            fields["shape"] = {**dict(fields.get("shape") or ()), **constants}
         try:
-            return cls(**data)
+            return cls(**fields)
         except CptSearchError as error:  # UnknownNameError (a profile) too: name the source
             raise error.with_context(where=where) from None
 
     def replace(self, **changes: Any) -> "Schedule":
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields (or shape constants) changed, validated again."""
+        data = self.to_dict()
+        if "profile" in changes and changes["profile"] != self.profile:
+            data = {k: v for k, v in data.items() if k in self.FIELDS and k != "shape"}
+        data.pop("shape", None)
+        data.update(changes)
+        return Schedule.from_dict(data)
 
 
-Schedule.FIELDS = tuple(f.name for f in dataclasses.fields(Schedule))
+Schedule.FIELDS = tuple(f.name for f in dataclasses.fields(Schedule) if f.name != "shape")
 
 
 @runtime_checkable
@@ -274,18 +302,6 @@ def _check_int(key: str, value: Any, *, low: int) -> int:
     if value < low:
         raise ConfigError(f"{key} >= {low} must hold", key=key, value=int(value),
                           fix=f"use a whole number >= {low}")
-    return int(value)
-
-
-def check_bits(key: str, value: Any) -> int:
-    """A bit-width as an int in ``1..32``, else a :class:`ConfigError` naming ``key`` and the value."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not (
-        MIN_BITS <= value <= FULL_PRECISION_BITS
-    ):
-        raise ConfigError(
-            f"bits must be an integer in {MIN_BITS}..{FULL_PRECISION_BITS}", key=key, value=value,
-            fix=f"use {MIN_BITS}..{FULL_PRECISION_BITS} (32 = full precision)",
-        )
     return int(value)
 
 

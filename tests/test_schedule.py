@@ -127,12 +127,13 @@ def test_bounds_are_never_exceeded_and_are_reached(name, low, span, cycles, tota
 
 @settings(max_examples=100, deadline=None)
 @given(st.builds(
-    Schedule,
+    lambda constants, **fields: Schedule.from_dict({**fields, **constants}),
     profile=st.sampled_from(["cosine", "linear", "exp", "rex"]),
     form=st.sampled_from(["repeated", "triangular"]),
     flip=st.sampled_from(["vertical", "horizontal"]),
     num_cycles=st.integers(1, 64), min_bits=st.integers(1, 8), max_bits=st.integers(8, 32),
-    warmup_frac=st.floats(0, 0.99), exp_rate=st.floats(0.1, 10), rex_beta=st.floats(0, 0.99),
+    warmup_frac=st.floats(0, 0.99),
+    constants=st.fixed_dictionaries({"exp_rate": st.floats(0.1, 10), "rex_beta": st.floats(0, 0.99)}),
 ))
 def test_round_trip_equality_and_hash(schedule):
     again = Schedule.from_dict(schedule.to_dict())
@@ -141,7 +142,9 @@ def test_round_trip_equality_and_hash(schedule):
 
 
 def test_schedules_are_frozen():
-    with pytest.raises(Exception):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         preset("CR").min_bits = 4  # type: ignore[misc]
 
 
@@ -157,12 +160,18 @@ def test_schedules_are_frozen():
     (dict(warmup_frac=math.nan), r"warmup_frac=nan"),
     (dict(form="zigzag"), r"form='zigzag': form must be one of repeated, triangular"),
     (dict(flip="diagonal"), r"flip='diagonal'"),
-    (dict(exp_rate=0), r"exp_rate=0: exp_rate > 0 must hold"),
-    (dict(rex_beta=1.0), r"rex_beta=1.0"),
+    (dict(profile="exp", exp_rate=0), r"exp_rate=0: exp_rate in \[1e-06, 1e\+06\] must hold"),
+    (dict(profile="rex", rex_beta=1.0), r"rex_beta=1.0: rex_beta in \[0, 1\) must hold"),
 ])
 def test_invalid_parameters_name_key_and_value(kwargs, match):
     with pytest.raises(ConfigError, match=match):
-        Schedule(**kwargs)
+        Schedule.from_dict(kwargs)
+
+
+def test_shape_constants_belong_to_their_profile():
+    assert "exp_rate" not in preset("CR").to_dict() and preset("ER").to_dict()["exp_rate"] == 4.0
+    with pytest.raises(ConfigError, match="profile cosine takes no shape constant 'exp_rate'"):
+        Schedule(profile="cosine", shape={"exp_rate": 2.0})
 
 
 def test_unknown_profile_and_keys():
@@ -179,14 +188,14 @@ def test_unknown_profile_and_keys():
 @settings(max_examples=150, deadline=None)
 @given(
     schedule=st.builds(
-        Schedule,
+        lambda constants, **fields: Schedule.from_dict({**fields, **constants}),
         profile=st.sampled_from(["cosine", "linear", "exp", "rex"]),
         form=st.sampled_from(["repeated", "triangular"]),
         flip=st.sampled_from(["vertical", "horizontal"]),
         num_cycles=st.integers(1, 12), min_bits=st.integers(1, 8), max_bits=st.integers(8, 12),
         min_grad_bits=st.integers(6, 8), max_grad_bits=st.integers(8, 9),
         warmup_frac=st.sampled_from([0.0, 0.1, 0.25]), warmup_bits=st.sampled_from([None, 4, 32]),
-        exp_rate=st.floats(0.5, 8), rex_beta=st.floats(0, 0.99),
+        constants=st.fixed_dictionaries({"exp_rate": st.floats(0.5, 8), "rex_beta": st.floats(0, 0.99)}),
     ),
     total=st.integers(30, 400),
 )

@@ -16,7 +16,8 @@ from cpt_search.errors import ConfigError
 from cpt_search.limits import MAX_SEEDS
 from cpt_search.piecewise import PiecewiseSchedule, impairment_window, schedule_from_any_dict
 from cpt_search.presets import PRESET_NAMES, baseline_schedules, preset
-from cpt_search.schedule import Schedule, check_bits
+from cpt_search.bits import check_bits
+from cpt_search.schedule import Schedule
 
 AnySchedule = Union[Schedule, PiecewiseSchedule]
 

@@ -24,6 +24,7 @@ from cpt_search.analysis.range_test import (
     RangeTestScore,
     score_stages,
 )
+from cpt_search.bits import check_bits
 from cpt_search.errors import ConfigError
 from cpt_search.limits import MAX_STEPS_PER_BITS
 from cpt_search.piecewise import staircase
@@ -71,9 +72,7 @@ class RangeTestRun:
 def check_range(start_bits: int, max_bits: int, steps_per_bits: int) -> list[int]:
     """``start_bits .. max_bits`` after checking the flags; errors name the flag."""
     for flag, value in (("--start-bits", start_bits), ("--max-bits", max_bits)):
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 32:
-            raise ConfigError("bits must be an integer in 1..32", key=flag, value=value,
-                              fix="use 1..32 (32 = full precision)")
+        check_bits(flag, value)
     if start_bits >= max_bits:
         raise ConfigError(f"start_bits < max_bits must hold, but got (start_bits={start_bits}, "
                           f"max_bits={max_bits})", key="--start-bits", value=start_bits,

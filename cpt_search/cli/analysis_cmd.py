@@ -254,6 +254,7 @@ def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per
     import yaml
 
     from cpt_search.analysis.range_run import check_range, run_range_test
+    from cpt_search.bits import check_bits
     from cpt_search.analysis.range_test import space_from_range_test
     from cpt_search.analysis.tables import Table
     from cpt_search.output_paths import check_output_path, check_plot_path, write_text, writing
@@ -266,9 +267,7 @@ def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per
         plot_path = str(check_plot_path(plot_path, flag="--plot"))
     _check_task(task, budget)
     bits_list = check_range(start_bits, max_bits, steps_per_bits)
-    if not 1 <= grad_bits <= 32:
-        raise ConfigError("bits must be an integer in 1..32", key="--grad-bits", value=grad_bits,
-                          fix="use 1..32 (32 = full precision)")
+    check_bits("--grad-bits", grad_bits)
     run = run_range_test(task, bits_list, steps_per_bits, grad_bits=grad_bits, budget=budget,
                          seed=seed, data_dir=data_dir, device=device, threads=threads)
     score = run.score

@@ -9,11 +9,11 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import logging
-import operator
 import sys
 
 from torch import nn
 
+from cpt_search.bits import check_bits
 from cpt_search.errors import ConfigError
 from cpt_search.quant.config import QuantConfig
 from cpt_search.quant.layers import FULL_PRECISION_BITS, QConv2d, QLinear, QuantLayer
@@ -38,19 +38,7 @@ def supported_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def _check_bits(value, key: str) -> int:
-    try:
-        bits = operator.index(value)  # ints and numpy ints; rejects floats such as 4.5
-    except TypeError:
-        bits = None
-    if bits is None or isinstance(value, bool) or not 1 <= bits <= FULL_PRECISION_BITS:
-        raise ConfigError(
-            "bit widths must be integers in 1..32 (32 = full precision)",
-            where="QuantHandle.set_bits",
-            key=key,
-            value=value,
-            fix="pass the schedule's integer bits for this step",
-        )
-    return bits
+    return check_bits(key, value, where="QuantHandle.set_bits")
 
 
 class QuantHandle:

@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from cpt_search.bits import FULL_PRECISION_BITS
 from cpt_search.quant import kernels
 from cpt_search.quant.functions import quantize_error, straight_through
 from cpt_search.quant.kernels import quantize_nearest, quantize_per_channel
 
-FULL_PRECISION_BITS = 32
 
 
 class QuantLayer:

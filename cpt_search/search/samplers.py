@@ -7,14 +7,16 @@ Keywords that take Python objects (strategies, mutation, gamma functions) cannot
 are refused; ``crossover`` of ``nsga2`` takes a name (``uniform``, ``blxalpha``, ``sbx``, ``vsbx``,
 ``undx``, ``spx``).
 
+The names and classes are registered in :mod:`cpt_search.sampler_registry` (no Optuna import).
+
 Every option is checked before Optuna sees it (:func:`check_option`): its type comes from the
 constructor's annotation (``int``, ``float``, ``bool``, optionally ``None``), floats must be finite,
 and ranges Optuna accepts although they are nonsense are refused (``population_size < 2``,
 ``n_startup_trials < 0``, probabilities outside ``0..1``); integers are bounded so a typo such as
 ``1e30`` never sizes an allocation. The seed is checked as ``sampler.seed``.
 
-Constraints: Optuna 5 reads them from the trial itself (``Trial.set_constraint``; the sampler
-argument ``constraints_func`` is deprecated), and :func:`cpt_search.search.suggest.suggest_schedule`
+Constraints: Optuna 5 reads them from the trial itself (``Trial.set_constraint``; this project never
+passes the deprecated sampler argument ``constraints_func``), and :func:`cpt_search.search.suggest.suggest_schedule`
 sets ``max_relative_cost`` = ``relative_cost - max_relative_cost`` on every trial of a constrained
 space before it is trained. nsga2 (constrained domination), tpe (infeasible trials in the "bad"
 group) and gp (a constraint model) use it; ``random`` ignores it (the runner still never trains an
@@ -27,15 +29,14 @@ import difflib
 import inspect
 import logging
 import math
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import optuna
 
 from cpt_search.errors import ConfigError
 from cpt_search.limits import MAX_TRIALS, check_seed
-from cpt_search.registry import Registry
-from cpt_search.space import SAMPLER_NAMES, SearchSpace
+from cpt_search.sampler_registry import SAMPLERS, SamplerEntry
+from cpt_search.space import SearchSpace
 
 logger = logging.getLogger(__name__)
 
@@ -64,23 +65,15 @@ _INT_RANGE = (0, 10**6, False)   # any other integer option: a count, never nega
 _FLOAT_RANGE = (-1e12, 1e12, False)
 
 
-@dataclass(frozen=True)
 class SamplerFactory:
-    """How to build one kind of sampler.
+    """Builds the sampler of a :class:`~cpt_search.sampler_registry.SamplerEntry` for a space."""
 
-    Attributes:
-        name: the space-file name (``nsga2``, ``tpe``, ``gp``, ``random``).
-        sampler_cls: the Optuna class.
-        takes_constraints: whether it models trial constraints (``Trial.set_constraint``).
-        defaults: options applied when the space does not set them, as functions of the space.
-        summary: one line for help texts.
-    """
-
-    name: str
-    sampler_cls: type
-    takes_constraints: bool
-    summary: str
-    defaults: Mapping[str, Callable[[SearchSpace], Any]] = None  # type: ignore[assignment]
+    def __init__(self, entry: SamplerEntry) -> None:
+        self.entry = entry
+        self.name = entry.name
+        self.sampler_cls = entry.resolve()
+        self.takes_constraints = entry.takes_constraints
+        self.defaults = entry.defaults
 
     def option_names(self) -> list[str]:
         """Constructor keywords a space may set under ``sampler.options``."""
@@ -119,11 +112,6 @@ class SamplerFactory:
             raise ConfigError(f"sampler {self.name} rejected its options: {error}", where=where,
                               key="sampler.options", value=dict(space.sampler.options),
                               fix="see the Optuna documentation of " + self.sampler_cls.__name__) from None
-
-
-def _nsga2_population(space: SearchSpace) -> int:
-    # Enough generations to evolve within the budget: about a third of the trials, 4..50.
-    return max(4, min(50, space.num_trials // 3))
 
 
 def check_option(sampler: str, key: str, value: Any, annotation: Any, *, where: str | None = None) -> None:
@@ -184,28 +172,11 @@ def _convert(sampler: str, key: str, value: Any, where: str) -> Any:
     return value
 
 
-SAMPLERS: Registry[SamplerFactory] = Registry("sampler")
-for _factory in (
-    SamplerFactory("nsga2", optuna.samplers.NSGAIISampler, True,
-                   "NSGA-II evolutionary multi-objective search (default)",
-                   defaults={"population_size": _nsga2_population}),
-    SamplerFactory("tpe", optuna.samplers.TPESampler, True,
-                   "multi-objective TPE (constant liar on, for parallel trials)"),
-    SamplerFactory("gp", optuna.samplers.GPSampler, True,
-                   "Gaussian-process Bayesian optimisation (needs torch)",
-                   # conditional dimensions (flip, warmup_bits) are sampled independently by design
-                   defaults={"warn_independent_sampling": lambda space: False}),
-    SamplerFactory("random", optuna.samplers.RandomSampler, False, "uniform random sampling"),
-):
-    SAMPLERS.register(_factory.name, _factory)
-assert tuple(SAMPLERS.names()) == SAMPLER_NAMES, "space.SAMPLER_NAMES and SAMPLERS must agree"
-
-
 def make_sampler(space: SearchSpace) -> optuna.samplers.BaseSampler:
     """The Optuna sampler a space asks for.
 
     Raises:
         ConfigError: an unknown option (named), a bad crossover name, or values Optuna rejects.
     """
-    factory = SAMPLERS.get(space.sampler.name, where=space.source, key="sampler.name")
-    return factory.build(space)
+    entry = SAMPLERS.get(space.sampler.name, where=space.source, key="sampler.name")
+    return SamplerFactory(entry).build(space)

@@ -3,8 +3,8 @@
 :func:`suggest_schedule` is the define-by-run function of a search: it asks the trial for each
 searched dimension of :class:`~cpt_search.space.SearchSpace` in a fixed order and builds the
 :class:`~cpt_search.schedule.Schedule`. Conditional dimensions are asked only when they matter
-(``flip`` for triangular exp/rex, ``warmup_bits`` when there is a warm-up, ``exp_rate``/``rex_beta``
-for their profiles), and the bit bounds are parametrised so every sample is valid.
+(``flip`` for triangles of an asymmetric profile, ``warmup_bits`` when there is a warm-up, a
+profile's shape constants for that profile), and the bit bounds are parametrised so every sample is valid.
 
 Trial user attributes it sets (read by the runner, the tracking and the samplers' constraints):
 
@@ -42,6 +42,7 @@ import warnings
 from typing import Any, Mapping
 
 from cpt_search.costs import summarize_schedule
+from cpt_search.profiles import PROFILES, owner_of, shape_param_names
 from cpt_search.schedule import Schedule
 from cpt_search.space import Choices, Dim, Fixed, FloatRange, IntRange, SearchSpace
 
@@ -49,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 # The name of the trial constraint (``Trial.set_constraint``) a constrained space sets.
 CONSTRAINT_KEY = "max_relative_cost"
-# Profiles whose horizontal and vertical triangles differ (cosine and linear are symmetric).
-_FLIP_PROFILES = ("exp", "rex")
 
 
 def suggest_schedule(space: SearchSpace, trial: Any) -> Schedule:
@@ -119,14 +118,16 @@ def schedule_from_params(space: SearchSpace, params: Mapping[str, Any]) -> Sched
     values = _values(space, params)
     fields: dict[str, Any] = {
         name: values[name] for name in ("profile", "form", "flip", "num_cycles", "min_bits",
-                                        "min_grad_bits", "warmup_frac", "warmup_bits", "exp_rate",
-                                        "rex_beta")
+                                        "min_grad_bits", "warmup_frac", "warmup_bits")
     }
     fields["max_bits"] = _upper(values, "")
     fields["max_grad_bits"] = _upper(values, "grad_")
     if fields["warmup_frac"] == 0.0:
         fields["warmup_bits"] = None  # no warm-up: keep the schedule canonical (label, equality)
-    return Schedule(**fields)
+    # The profile's own shape constants (the others were not asked and do not matter).
+    own = PROFILES.get(fields["profile"]).params
+    fields.update({key: values[key] for key in own if values.get(key) is not None})
+    return Schedule.from_dict(fields)
 
 
 def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, Any], list[str]]:
@@ -146,13 +147,12 @@ def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, A
         "min_grad_bits": schedule.min_grad_bits,
         "grad_bits_span": schedule.max_grad_bits - schedule.min_grad_bits,
         "max_grad_bits": schedule.max_grad_bits, "warmup_frac": schedule.warmup_frac,
-        "warmup_bits": schedule.warmup_bits, "exp_rate": schedule.exp_rate,
-        "rex_beta": schedule.rex_beta,
+        "warmup_bits": schedule.warmup_bits, **schedule.shape_params,
     }
     warmup_dim = space.schedule["warmup_bits"]
     if schedule.warmup_bits == schedule.max_bits and warmup_dim.contains(None):
         targets["warmup_bits"] = None  # null means "max_bits" in a space
-    dont_care = {"profile", "form", "flip", "num_cycles", "exp_rate", "rex_beta"} if static else set()
+    dont_care = {"profile", "form", "flip", "num_cycles", *shape_param_names()} if static else set()
     params: dict[str, Any] = {}
     missing: list[str] = []
     current: dict[str, Any] = {}
@@ -160,7 +160,7 @@ def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, A
         if not _asked(name, dim, current):
             current[name] = dim.value if isinstance(dim, Fixed) else None
             continue
-        value = targets[name]
+        value = targets.get(name)
         if isinstance(dim, Fixed):
             current[name] = dim.value
             continue
@@ -206,13 +206,14 @@ def enqueue_baselines(study: Any, space: SearchSpace) -> list[str]:
 def _asked(name: str, dim: Dim, current: Mapping[str, Any]) -> bool:
     """Whether dimension ``name`` is part of this trial, given the values chosen so far."""
     if name == "flip":
-        return current.get("form") == "triangular" and current.get("profile") in _FLIP_PROFILES
+        profile = current.get("profile")
+        return current.get("form") == "triangular" and profile in PROFILES \
+            and not PROFILES.get(profile).symmetric
     if name == "warmup_bits":
         return (current.get("warmup_frac") or 0.0) > 0.0
-    if name == "exp_rate":
-        return current.get("profile") == "exp"
-    if name == "rex_beta":
-        return current.get("profile") == "rex"
+    owner = owner_of(name)
+    if owner is not None:  # a shape constant: asked only for the profile that takes it
+        return current.get("profile") == owner.name
     return True
 
 
@@ -264,8 +265,11 @@ def _values(space: SearchSpace, params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _neutral(name: str, dim: Dim) -> Any:
     # What an unasked conditional dimension contributes: schedule defaults keep labels canonical.
-    return {"flip": "vertical", "warmup_bits": None, "exp_rate": 4.0, "rex_beta": 0.9}.get(
-        name, _nearest(dim, None))
+    if name == "flip":
+        return "vertical"
+    if name == "warmup_bits" or owner_of(name) is not None:
+        return None  # no warm-up bits; a shape constant of another profile is not used
+    return _nearest(dim, None)
 
 
 def _upper(values: Mapping[str, Any], prefix: str) -> int:

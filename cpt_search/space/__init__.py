@@ -18,7 +18,7 @@ no warm-up)::
     min_grad_bits                likewise; grad_bits_span | max_grad_bits as for the forward bits
     warmup_frac                  a float in [0, 1), choices, or {low, high, log?, step?}
     warmup_bits                  bits of the warm-up (null = max_bits; 32 = full precision)
-    exp_rate, rex_beta           constants of the exp and rex profiles
+    exp_rate, rex_beta, ...      a profile's shape constants (cpt_search.profiles), asked for it only
 
 Every sample of a valid space is a valid schedule: the bit bounds are parametrised so that
 ``min <= max <= 32`` always holds, which is checked once when the space is parsed rather than
@@ -56,7 +56,6 @@ from cpt_search.space.names import SEARCH_NAME_RE, check_search_name
 from cpt_search.space.sections import (
     DEFAULT_BASELINE,
     OBJECTIVE_DIRECTIONS,
-    SAMPLER_NAMES,
     BaselineBits,
     Constraints,
     Objective,
@@ -67,6 +66,6 @@ from cpt_search.space.sections import (
 __all__ = [
     "BaselineBits", "Choices", "Constraints", "DEFAULT_BASELINE", "Dim", "Fixed", "FloatRange",
     "IntRange", "NOMINAL_TOTAL_STEPS", "OBJECTIVE_DIRECTIONS", "Objective", "RULES", "Resources",
-    "SAMPLER_NAMES", "SEARCH_NAME_RE", "SamplerSpec", "ScheduleSpace", "SearchSpace",
+    "SEARCH_NAME_RE", "SamplerSpec", "ScheduleSpace", "SearchSpace",
     "check_search_name", "load_space", "parse_space", "schedule_space_names",
 ]

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 from cpt_search.profiles import PROFILES
-from cpt_search.schedule import FLIPS, FORMS, FULL_PRECISION_BITS, MIN_BITS
+from cpt_search.bits import FULL_PRECISION_BITS, MIN_BITS
+from cpt_search.schedule import FLIPS, FORMS
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,8 @@ def _bits(default: Any, help: str, nullable: bool = False) -> _Rule:
     return _Rule("int", default, low=MIN_BITS, high=FULL_PRECISION_BITS, nullable=nullable, help=help)
 
 
-# Suggestion order matters for define-by-run (conditions refer to earlier values).
+# Suggestion order matters for define-by-run (conditions refer to earlier values). The profile
+# names and shape constants come from the profile registry (:func:`rules`).
 RULES: dict[str, _Rule] = {
     "profile": _Rule("name", "cosine", names=tuple(PROFILES.names()), help="growth profile"),
     "form": _Rule("name", "repeated", names=FORMS, help="repeated (saw-tooth) or triangular"),
@@ -202,9 +204,21 @@ RULES: dict[str, _Rule] = {
     "warmup_frac": _Rule("float", 0.0, low=0.0, high=1.0, high_open=True,
                          help="fraction of training at warmup_bits first"),
     "warmup_bits": _bits(None, "warm-up bits (null = max_bits, 32 = FP32)", nullable=True),
-    "exp_rate": _Rule("float", 4.0, low=1e-6, high=1e6, help="exp profile rate"),
-    "rex_beta": _Rule("float", 0.9, low=0.0, high=1.0, high_open=True, help="rex profile beta"),
 }
+
+
+def rules() -> dict[str, _Rule]:
+    """Every schedule dimension's rule, in suggestion order: the fixed ones, then the shape
+    constants of every registered profile (asked only for their profile), so a profile registered
+    at run time is a dimension like the built-in ones."""
+
+    table = dict(RULES)
+    table["profile"] = _Rule("name", "cosine", names=tuple(PROFILES.names()), help="growth profile")
+    for name in PROFILES:
+        for key, spec in PROFILES.get(name).params.items():
+            table[key] = _Rule("float", spec.default, low=spec.low, high=spec.high,
+                               high_open=spec.high_open, help=spec.help or f"{name} profile constant")
+    return table
 # Which pairs are alternatives (span or upper bound); at most one of each may be given.
 _PAIRS = (("bits_span", "max_bits"), ("grad_bits_span", "max_grad_bits"))
 
@@ -228,7 +242,7 @@ class ScheduleSpace:
 
     def items(self) -> Iterator[tuple[str, Dim]]:
         """``(name, dim)`` for every dimension in use, in suggestion order."""
-        for name in RULES:
+        for name in rules():
             dim = self.dims.get(name)
             if dim is not None:
                 yield name, dim
@@ -249,8 +263,8 @@ class ScheduleSpace:
 
 def schedule_space_names() -> list[str]:
     """Names of the schedule dimensions a space file may set."""
-    return list(RULES)
+    return list(rules())
 
 
-__all__ = ["Choices", "Dim", "Fixed", "FloatRange", "IntRange", "RULES", "ScheduleSpace",
+__all__ = ["Choices", "Dim", "Fixed", "FloatRange", "IntRange", "RULES", "ScheduleSpace", "rules",
            "schedule_space_names"]

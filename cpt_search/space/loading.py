@@ -25,7 +25,6 @@ from cpt_search.space.problems import _Context, _short, _suggest_fix
 from cpt_search.space.schedule_parsing import _parse_schedule
 from cpt_search.space.sections import (
     DEFAULT_BASELINE,
-    SAMPLER_NAMES,
     BaselineBits,
     Objective,
     _SpaceFile,
@@ -76,9 +75,11 @@ def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | No
                         ("name",), name, "rename the search (or the file), e.g. 'cora_quick'")
     seeds = (file.seeds,) if isinstance(file.seeds, int) else tuple(file.seeds)
     _check_seeds(ctx, seeds)
-    if file.sampler.name not in SAMPLER_NAMES:
+    from cpt_search.sampler_registry import SAMPLERS
+
+    if file.sampler.name not in SAMPLERS:
         raise ctx.error("unknown sampler", ("sampler", "name"), file.sampler.name,
-                        _suggest_fix(file.sampler.name, SAMPLER_NAMES))
+                        _suggest_fix(file.sampler.name, SAMPLERS.names()))
     schedule = _parse_schedule(ctx, file.schedule)
     code_dirs = _code_dirs(where)
     task_info = _resolve_task(ctx, file.task, file.budget, code_dirs)

@@ -137,7 +137,7 @@ class SearchSpace:
         searched = self.schedule.searched()
         lines.append("  searched:" if searched else "  searched:   nothing (every dimension fixed)")
         for name, dim in searched.items():
-            note = _CONDITIONS.get(name, "")
+            note = _condition(name)
             lines.append(f"    {name:<15} {dim.text()}{note}")
         lines.append("  fixed:")
         for name, dim in self.schedule.items():
@@ -152,12 +152,17 @@ class SearchSpace:
         return "\n".join(lines)
 
 
-_CONDITIONS = {
-    "flip": "  (only for triangular exp/rex)",
-    "warmup_bits": "  (only when warmup_frac > 0)",
-    "exp_rate": "  (only for profile exp)",
-    "rex_beta": "  (only for profile rex)",
-}
+def _condition(name: str) -> str:
+    """When a conditional dimension is asked, for ``describe()`` (from the profile registry)."""
+    from cpt_search.profiles import PROFILES, owner_of
+
+    if name == "flip":
+        asym = [n for n in PROFILES if not PROFILES.get(n).symmetric]
+        return f"  (only for triangular {'/'.join(asym)})"
+    if name == "warmup_bits":
+        return "  (only when warmup_frac > 0)"
+    owner = owner_of(name)
+    return f"  (only for profile {owner.name})" if owner is not None else ""
 
 
 __all__ = ["NOMINAL_TOTAL_STEPS", "SearchSpace"]

@@ -9,10 +9,9 @@ from __future__ import annotations
 import numbers
 from typing import Any, Mapping
 
-from cpt_search.schedule import FULL_PRECISION_BITS
+from cpt_search.bits import FULL_PRECISION_BITS
 from cpt_search.space.dimensions import (
     _PAIRS,
-    RULES,
     Choices,
     Dim,
     Fixed,
@@ -20,21 +19,23 @@ from cpt_search.space.dimensions import (
     IntRange,
     ScheduleSpace,
     _Rule,
+    rules,
 )
 from cpt_search.space.problems import _Context, _short, _suggest_fix
 
 
 def _parse_schedule(ctx: _Context, raw: Mapping[str, Any]) -> ScheduleSpace:
     dims: dict[str, Dim | None] = {}
+    table = rules()
     for key in raw:
-        if key not in RULES:
+        if key not in table:
             raise ctx.error("unknown schedule dimension", ("schedule", key), fix=_suggest_fix(
-                str(key), list(RULES), what="dimension"))
+                str(key), list(table), what="dimension"))
     for first, second in _PAIRS:
         if first in raw and second in raw:
             raise ctx.error(f"give {first} or {second}, not both", ("schedule", second),
                             raw[second], f"remove '{second}' (max = min + span) or '{first}'")
-    for name, rule in RULES.items():
+    for name, rule in table.items():
         if name in raw:
             dims[name] = _parse_dim(ctx, name, rule, raw[name])
         elif rule.default is not None or rule.nullable:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cpt_search.bits import FULL_PRECISION_BITS, MIN_BITS
 from cpt_search.limits import (
     MAX_CONCURRENCY,
     MAX_CPUS_PER_TRIAL,
@@ -22,9 +23,7 @@ from cpt_search.limits import (
     MAX_SEEDS,
     MAX_TRIALS,
 )
-from cpt_search.schedule import FULL_PRECISION_BITS, MIN_BITS
 
-SAMPLER_NAMES = ("nsga2", "tpe", "gp", "random")
 OBJECTIVE_DIRECTIONS = ("maximize", "minimize")
 DEFAULT_BASELINE = {"min_bits": 3, "max_bits": 8, "num_cycles": 8, "grad_bits": 8}  # CPT 3-8/8, n=8
 # numpy and Optuna take 32-bit seeds; a larger one would fail deep inside them (cpt_search.limits).
@@ -114,4 +113,4 @@ class _SpaceFile(_Section):
 
 
 __all__ = ["BaselineBits", "Constraints", "DEFAULT_BASELINE", "OBJECTIVE_DIRECTIONS", "Objective",
-           "Resources", "SAMPLER_NAMES", "SamplerSpec"]
+           "Resources", "SamplerSpec"]

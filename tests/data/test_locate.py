@@ -85,7 +85,7 @@ def test_fashion_mnist_reads_gz_or_unpacked_idx_exactly(tmp_path, compressed):
 def test_read_idx_rejects_non_idx(tmp_path):
     path = tmp_path / "bad"
     path.write_bytes(b"\x01\x02\x03\x04garbage")
-    with pytest.raises(ValueError, match="not an unsigned-byte IDX file"):
+    with pytest.raises(DataError, match="not an unsigned-byte IDX file"):
         read_idx(path)
 
 

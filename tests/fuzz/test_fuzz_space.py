@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from refusal import assert_refused, run_in_process
 
 from cpt_search.search.feasibility import cost_floor
-from cpt_search.search.samplers import SAMPLERS
+from cpt_search.search.samplers import SAMPLERS, SamplerFactory
 from cpt_search.space import load_space
 
 VALID = {
@@ -129,7 +129,7 @@ def _typed_options() -> list[tuple[str, str]]:
 
     pairs = []
     for name in SAMPLERS.names():
-        factory = SAMPLERS.get(name)
+        factory = SamplerFactory(SAMPLERS.get(name))
         params = inspect.signature(factory.sampler_cls.__init__).parameters
         for option in factory.option_names():
             text = str(params[option].annotation)

@@ -1,10 +1,10 @@
 """End to end: a real search through Ray Tune, Optuna (SQLite) and MLflow (SQLite), then export.
 
 One local Ray for the module. The space is chosen so one search shows every outcome: ``random``
-sampling (seed 3) of cosine/linear schedules with ``num_cycles`` in {2, 3, 1000} under
-``max_relative_cost: 0.05``. Schedules over the cost limit are skipped untrained; ``n=1000`` cannot fit
-the 44 steps of ``digits/mlp``'s tiny budget, so ``run_trial`` raises inside the Ray worker (a real
-failure, not a mock) and the search must record it and go on.
+sampling (seed 3) of cosine/linear schedules under ``max_relative_cost: 0.05``, of a user task named by
+import string (``tests/search/failing_task.py``) whose loss raises at 2 bits. Schedules over the cost
+limit are skipped untrained; a schedule reaching 2 bits raises inside the Ray worker (a real failure,
+not a mock) and the search must record it and go on.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from cpt_search.quant import native
 from cpt_search.schedule import Schedule
 
 SPACE = {
-    "name": "mixed", "task": "digits/mlp", "budget": "tiny", "trials": 4, "concurrency": 2,
-    "sampler": {"name": "random", "seed": 3},
+    "name": "mixed", "task": "tests.search.failing_task:FailsAtTwoBits", "budget": "tiny",
+    "trials": 4, "concurrency": 2, "sampler": {"name": "random", "seed": 3},
     "constraints": {"max_relative_cost": 0.05},
-    "schedule": {"profile": ["cosine", "linear"], "num_cycles": [2, 3, 1000],
+    "schedule": {"profile": ["cosine", "linear"], "num_cycles": [2, 3],
                  "min_bits": {"low": 2, "high": 8}, "bits_span": {"low": 0, "high": 3}},
 }
 
@@ -86,12 +86,12 @@ def test_every_outcome_is_recorded_in_optuna(searched) -> None:
     for record in records:
         if record.status == "failed":  # FAIL with the reason, never bogus values
             assert record.values is None
-            assert "ConfigError" in record.error and "num_cycles" in record.error
-            assert record.schedule["num_cycles"] == 1000
+            assert "RuntimeError" in record.error and "cannot train at 2 bits" in record.error
+            assert record.schedule["min_bits"] == 2
         elif record.status == "infeasible":  # never trained, told to the sampler as infeasible
             assert record.relative_cost > 0.05 and not record.result
         else:
-            assert record.schedule["num_cycles"] in (2, 3) and record.relative_cost <= 0.05
+            assert record.schedule["min_bits"] > 2 and record.relative_cost <= 0.05
             assert record.values == (record.result["metric"], record.result["bitops"])
             assert 0.0 < record.values[0] <= 1.0 and record.result["total_steps"] == 44
     # one progress row per finished or skipped trial, the last one with the final front
@@ -109,7 +109,7 @@ def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
     assert len(parents) == 1 and parents[0].info.run_id == outcome.parent_run_id
     parent = parents[0]
     assert parent.info.status == "FINISHED"
-    assert parent.data.params["task"] == "digits/mlp" and parent.data.params["sampler"] == "random"
+    assert parent.data.params["task"] == SPACE["task"] and parent.data.params["sampler"] == "random"
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id)}
     assert artifacts == {"space.yaml", "trials.csv", "pareto_front.csv", "pareto_front.json",
                          "pareto_front.png", "pareto_front.html"}
@@ -128,7 +128,7 @@ def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
         assert run.data.tags["label"] == record.label
         assert int(run.data.params["num_cycles"]) == record.schedule["num_cycles"]
         if record.status == "failed":
-            assert "num_cycles" in run.data.tags["error"]
+            assert "cannot train at 2 bits" in run.data.tags["error"]
         if record.status == "infeasible":
             assert run.data.tags["infeasible"] == "true"
         if record.status == "complete":

@@ -127,7 +127,7 @@ ERROR_CASES = [
     pytest.param(MINIMAL + "schedule:\n  warmup_bits: 0\n", ":4: schedule.warmup_bits=0",
                  ["must be in 1..32", "or null"], id="warmup-bits-zero"),
     pytest.param(MINIMAL + "schedule:\n  num_cycles: {low: 1, high: 100000}\n  warmup_frac: 0.5\n",
-                 ":4: schedule.num_cycles", ["leaves periods without steps (5000 steps after"], id="cycles-beyond-steps"),
+                 ":4: schedule.num_cycles", ["leaves periods without steps (220 steps after"], id="cycles-beyond-steps"),
     pytest.param(MINIMAL + "baselines: {min_bits: 8, max_bits: 4}\n", ":3: baselines.min_bits=8",
                  ["min_bits <= max_bits must hold"], id="baseline-bounds"),
     pytest.param(MINIMAL + "baselines: {min_bit: 3}\n", ":3: baselines.min_bit=3",
@@ -180,7 +180,7 @@ def test_minimal_space_resolves_to_cpt_defaults(tmp_path):
     assert space.schedule["profile"] == Fixed("cosine")
     assert space.schedule["max_bits"] == Fixed(8) and space.schedule["bits_span"] is None
     assert space.schedule["grad_bits_span"] == Fixed(0) and space.schedule["max_grad_bits"] is None
-    assert space.cost_steps == NOMINAL_TOTAL_STEPS
+    assert space.cost_steps == 440  # digits/mlp default: exact, from the task's metadata
     assert space.total_trials == 4
 
 
