@@ -49,11 +49,11 @@ def plot_schedule(schedule: Schedule, total_steps: int, path: str | Path, *,
                   title: str | None = None, figsize_in: tuple[float, float] = (7.0, 2.6)) -> Path:
     """Draw forward and gradient bits over training to a PNG file (Agg backend, no display)."""
     bits, grad_bits = schedule.tracks(total_steps)
-    steps = np.arange(total_steps)
     with png_axes(path, figsize_in=figsize_in) as ax:
-        ax.step(steps, bits, where="post", label="forward bits", linewidth=1.2)
+        ax.step(*_change_points(bits), where="post", label="forward bits", linewidth=1.2)
         if not np.array_equal(bits, grad_bits):
-            ax.step(steps, grad_bits, where="post", label="gradient bits", linewidth=1.0, alpha=0.7)
+            ax.step(*_change_points(grad_bits), where="post", label="gradient bits", linewidth=1.0,
+                    alpha=0.7)
         ax.set_xlabel("training step")
         ax.set_ylabel("bits")
         ax.set_title(title or schedule.label, fontsize=10)
@@ -61,3 +61,10 @@ def plot_schedule(schedule: Schedule, total_steps: int, path: str | Path, *,
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
     return Path(path)
+
+
+def _change_points(track: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The steps where ``track`` changes (plus both ends): the same step plot as every step, drawn
+    from a few hundred points instead of millions (10**7 steps took 2.7 GB and 31 s to draw)."""
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(track)) + 1, [track.size - 1]))
+    return starts, track[starts]

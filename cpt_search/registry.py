@@ -37,7 +37,7 @@ class Registry(Generic[T]):
         """Return the entry for ``name`` or raise :class:`UnknownNameError` with a suggestion."""
         try:
             return self._entries[name]
-        except KeyError:
+        except (KeyError, TypeError):  # TypeError: an unhashable name (a list or mapping from YAML)
             pass
         close = difflib.get_close_matches(str(name), list(self._entries), n=1, cutoff=0.5)
         hint = f"did you mean {close[0]!r}? " if close else ""

@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
 import numpy as np
 
 from cpt_search.bits import FULL_PRECISION_BITS, check_bits
-from cpt_search.errors import ConfigError
+from cpt_search.errors import ConfigError, CptSearchError
 from cpt_search.profiles import PROFILES, owner_of, shape_param_names
 
 FORMS = ("repeated", "triangular")
@@ -250,7 +250,7 @@ class Schedule:
             fields["shape"] = {**dict(fields.get("shape") or ()), **constants}
         try:
             return cls(**fields)
-        except ConfigError as error:
+        except CptSearchError as error:  # UnknownNameError (a profile) too: name the source
             raise error.with_context(where=where) from None
 
     def replace(self, **changes: Any) -> "Schedule":

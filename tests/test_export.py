@@ -17,13 +17,19 @@ def test_round_trip_with_provenance(tmp_path):
     assert yaml.safe_load(path.read_text())["cpt_search_schedule"] == SCHEMA_VERSION
 
 
+def _full(**changes) -> str:
+    """A complete ``schedule`` section (as 'cpt-search export' writes it) as flow YAML."""
+    return yaml.safe_dump({**preset("CR").to_dict(), **changes}, default_flow_style=True).strip()
+
+
 @pytest.mark.parametrize("text,match", [
     ("just text", r"not a cpt_search schedule file"),
     ("cpt_search_schedule: 99\nschedule: {}\n", r"cpt_search_schedule=99: unsupported schedule file version"),
-    ("cpt_search_schedule: 1\nschedule: {min_bits: 0}\n", r"schedule: min_bits=0: bits must be"),
+    (f"cpt_search_schedule: 1\nschedule: {_full(min_bits=0)}\n", r"schedule: min_bits=0: bits must be"),
+    ("cpt_search_schedule: 1\nschedule: {min_bits: 3}\n", r"schedule: profile: required schedule parameter"),
     ("cpt_search_schedule: 1\nschedule: {cycles: 4}\n", r"cycles: unknown schedule parameter"),
     ("cpt_search_schedule: 1\nextra: 1\n", r"extra: unknown top-level key"),
-    ("cpt_search_schedule: [1\n", r"not valid YAML at line"),
+    ("cpt_search_schedule: [1\n", r"bad.yaml:2: YAML syntax error"),
 ])
 def test_bad_files_fail_with_one_line(tmp_path, text, match):
     path = tmp_path / "bad.yaml"

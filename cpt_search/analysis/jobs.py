@@ -14,6 +14,7 @@ import numpy as np
 
 from cpt_search.bits import check_bits
 from cpt_search.errors import ConfigError
+from cpt_search.limits import MAX_SEEDS
 from cpt_search.piecewise import PiecewiseSchedule, impairment_window, schedule_from_any_dict
 from cpt_search.presets import PRESET_NAMES, baseline_schedules, preset
 from cpt_search.schedule import Schedule
@@ -72,6 +73,9 @@ def check_seeds(seeds: int, *, key: str = "--seeds") -> list[int]:
     if isinstance(seeds, bool) or not isinstance(seeds, numbers.Integral) or seeds < 1:
         raise ConfigError("seeds >= 1 must hold", key=key, value=seeds,
                           fix="train each schedule with at least one seed (3 for error bars)")
+    if seeds > MAX_SEEDS:
+        raise ConfigError(f"seeds <= {MAX_SEEDS} must hold", key=key, value=seeds,
+                          fix="a handful of seeds gives error bars (3-5 in the papers)")
     return list(range(int(seeds)))
 
 

@@ -26,6 +26,7 @@ from cpt_search.analysis.range_test import (
 )
 from cpt_search.bits import check_bits
 from cpt_search.errors import ConfigError
+from cpt_search.limits import MAX_STEPS_PER_BITS
 from cpt_search.piecewise import staircase
 from cpt_search.training.hooks import TrainContext, TrialHook
 
@@ -82,6 +83,9 @@ def check_range(start_bits: int, max_bits: int, steps_per_bits: int) -> list[int
                           value=steps_per_bits,
                           fix=f"train at least {MIN_STEPS_PER_BITS} steps per precision "
                               "(a few dozen to hundreds give a clear signal)")
+    if steps_per_bits > MAX_STEPS_PER_BITS:  # one loss is kept per step: bound the allocation
+        raise ConfigError(f"steps_per_bits <= {MAX_STEPS_PER_BITS} must hold", key="--steps-per-bits",
+                          value=steps_per_bits, fix="a few hundred steps per precision give a clear signal")
     return list(range(start_bits, max_bits + 1))
 
 

@@ -11,10 +11,15 @@ import importlib
 import logging
 import sys
 import traceback
+import warnings
+from types import TracebackType
+from typing import Self
 
 import click
 
 from cpt_search.errors import CptSearchError
+
+logger = logging.getLogger(__name__)
 
 # command name -> "module:attribute" of a click command, imported on demand.
 COMMANDS: dict[str, str] = {
@@ -78,17 +83,90 @@ def cli(ctx: click.Context, debug: bool) -> None:
     )
 
 
+class _DeferredWarnings:
+    """Hold the warnings a command issues until it is known whether it failed on the user's input.
+
+    Third-party libraries warn while they are imported (torch's ``torch.jit.script`` deprecation,
+    for one), which is before a command has checked its input. A bad input must end in exactly one
+    ``error:`` line, so warnings are kept back: dropped (logged at DEBUG) when the command stops on a
+    user error, shown through the original ``warnings.showwarning`` when it finishes in any other way.
+    With ``--debug`` they are shown as they happen. At most :attr:`LIMIT` are kept; the rest are
+    counted.
+    """
+
+    LIMIT = 100
+
+    def __init__(self, live: bool) -> None:
+        self.live = live
+        self.held: list[warnings.WarningMessage] = []
+        self.dropped = 0
+        self._context = warnings.catch_warnings()
+
+    def __enter__(self) -> Self:
+        self._context.__enter__()  # restores the filters and showwarning on exit
+        self._show = warnings.showwarning
+        if not self.live:
+            warnings.showwarning = self._hold
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._context.__exit__(exc_type, exc, tb)
+
+    def _hold(self, message, category, filename, lineno, file=None, line=None) -> None:
+        if len(self.held) < self.LIMIT:
+            self.held.append(warnings.WarningMessage(message, category, filename, lineno, file, line))
+        else:
+            self.dropped += 1
+
+    def discard(self) -> None:
+        """Drop the held warnings (the command failed on the user's input)."""
+        for held in self.held:
+            logger.debug("warning before the error: %s: %s", held.category.__name__, held.message)
+        self.held.clear()
+
+    def release(self) -> None:
+        """Show the held warnings as Python would have."""
+        for held in self.held:
+            self._show(held.message, held.category, held.filename, held.lineno, held.file, held.line)
+        if self.dropped:
+            click.echo(f"({self.dropped} more warnings not shown)", err=True)
+        self.held.clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI; user errors become one line on stderr and exit status 2."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    deferred = _DeferredWarnings(live=debug)
+    with deferred:
+        try:
+            code = _run(args, debug)
+        except _UserError as error:
+            deferred.discard()
+            click.echo(f"error: {error.line}", err=True)
+            return error.exit_code
+        finally:
+            deferred.release()
+    return code
+
+
+class _UserError(Exception):
+    """A command that stopped on the user's input: the one line and the exit status."""
+
+    def __init__(self, line: str, exit_code: int) -> None:
+        super().__init__(line)
+        self.line = line
+        self.exit_code = exit_code
+
+
+def _run(args: list[str], debug: bool) -> int:
     try:
         code = cli.main(args=args, prog_name="cpt-search", standalone_mode=False)
     except CptSearchError as error:
         if debug:
             traceback.print_exc()
-        click.echo(f"error: {error}", err=True)
-        return 2
+        raise _UserError(str(error), 2) from None
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130
@@ -101,8 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = ""
         if error.ctx is not None:
             hint = f" (see '{error.ctx.command_path} --help')"
-        click.echo(f"error: {error.format_message()}{hint}", err=True)
-        return error.exit_code
+        raise _UserError(f"{error.format_message()}{hint}", error.exit_code) from None
     # Without standalone mode, click returns ctx.exit(N)'s code (or the command's return value).
     return code if isinstance(code, int) else 0
 

@@ -18,7 +18,15 @@ from typing import Any, Callable
 
 import click
 
+from cpt_search.cli.params import SEED, FiniteFloat, bounded_int
 from cpt_search.errors import ConfigError
+from cpt_search.limits import (
+    MAX_CONCURRENCY,
+    MAX_CPUS_PER_TRIAL,
+    MAX_GPUS_PER_TRIAL,
+    MAX_STEPS_PER_BITS,
+    MAX_THREADS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +42,16 @@ def _runner_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--task", required=True, help="A registered task, e.g. cora/gcn."),
         click.option("--budget", default="default", show_default=True,
                      help="tiny (tests), default (CPU) or paper."),
-        click.option("--seeds", default=3, show_default=True, type=int,
+        click.option("--seeds", default=3, show_default=True, type=int,  # bounded by check_seeds
                      help="Trainings per schedule (seeds 0..N-1)."),
-        click.option("--concurrency", default=2, show_default=True, type=click.IntRange(min=1),
+        click.option("--concurrency", default=2, show_default=True, type=bounded_int(1, MAX_CONCURRENCY),
                      help="Trainings at once."),
-        click.option("--cpus-per-trial", default=1, show_default=True, type=click.IntRange(min=1),
+        click.option("--cpus-per-trial", default=1, show_default=True,
+                     type=bounded_int(1, int(MAX_CPUS_PER_TRIAL)),
                      help="CPUs (and torch threads) per training."),
         click.option("--gpus-per-trial", default=0.0, show_default=True,
-                     type=click.FloatRange(min=0.0), help="GPUs per training (fractions allowed)."),
+                     type=FiniteFloat(0.0, MAX_GPUS_PER_TRIAL),
+                     help="GPUs per training (fractions allowed)."),
         click.option("--store", "store_dir", type=click.Path(file_okay=False),
                      help="Store directory [default: ./cpt_search_runs]."),
         click.option("--tracking-uri", help="MLflow tracking URI [default: STORE/mlflow.db]."),
@@ -130,8 +140,8 @@ def reproduce(task: str, budget: str, seeds: int, concurrency: int, cpus_per_tri
     from cpt_search.space.names import check_search_name
 
     as_json = fmt == "json"
+    check_seeds(seeds)  # before the task: its registry imports torch
     entry = _check_task(task, budget)
-    check_seeds(seeds)
     bounds = dict(min_bits=min_bits, max_bits=max_bits, grad_bits=grad_bits, num_cycles=num_cycles)
     jobs = reproduce_jobs(seeds, **bounds)  # bad bounds: one line before anything starts
     name = check_search_name(name or f"reproduce-{_slug(task)}-{budget}-b{min_bits}-{max_bits}"
@@ -176,7 +186,7 @@ def _parse_fracs(text: str) -> list[float]:
 @click.option("--bits", "base_bits", default=8, show_default=True, type=int,
               help="Forward bits outside the window (and in evaluation).")
 @click.option("--grad-bits", default=8, show_default=True, type=int, help="Gradient bits, held fixed.")
-@click.option("--recovery-frac", default=0.0, show_default=True, type=float,
+@click.option("--recovery-frac", default=0.0, show_default=True, type=FiniteFloat(0.0, 1.0),
               help="Fraction of training at --bits after each late window (0: late windows end the run).")
 def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_per_trial: int,
                     gpus_per_trial: float, store_dir: str | None, tracking_uri: str | None,
@@ -190,8 +200,8 @@ def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_p
     from cpt_search.space.names import check_search_name
 
     as_json = fmt == "json"
+    check_seeds(seeds)  # before the task: its registry imports torch
     entry = _check_task(task, budget)
-    check_seeds(seeds)
     fracs = _parse_fracs(impair_fracs)
     jobs = critical_period_jobs(seeds, impair_bits=impair_bits, base_bits=base_bits,
                                 grad_bits=grad_bits, impair_fracs=fracs, recovery_frac=recovery_frac)
@@ -223,13 +233,13 @@ def critical_period(task: str, budget: str, seeds: int, concurrency: int, cpus_p
               help="Whose data, model and learning rate to use.")
 @click.option("--start-bits", default=2, show_default=True, type=int, help="Lowest forward bits tried.")
 @click.option("--max-bits", default=8, show_default=True, type=int, help="Highest forward bits tried.")
-@click.option("--steps-per-bits", default=50, show_default=True, type=int,
+@click.option("--steps-per-bits", default=50, show_default=True, type=bounded_int(1, MAX_STEPS_PER_BITS),
               help="Training steps at each precision.")
 @click.option("--grad-bits", default=8, show_default=True, type=int, help="Gradient bits, held fixed.")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2**32-1).")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Data root.")
 @click.option("--device", help="cpu, cuda, cuda:N [default: cuda when available].")
-@click.option("--threads", type=click.IntRange(min=1), help="torch threads.")
+@click.option("--threads", type=bounded_int(1, MAX_THREADS), help="torch threads.")
 @click.option("--write-space", type=click.Path(dir_okay=False),
               help="Write a search space YAML seeded by the suggested bounds.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
@@ -247,8 +257,14 @@ def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per
     from cpt_search.analysis.range_test import space_from_range_test
     from cpt_search.analysis.tables import Table
     from cpt_search.bits import check_bits
+    from cpt_search.output_paths import check_output_path, check_plot_path, write_text, writing
 
     as_json = fmt == "json"
+    # Outputs first: a bad path must not be found only after the training.
+    if write_space is not None:
+        write_space = str(check_output_path(write_space, flag="--write-space", suffixes=("yaml", "yml")))
+    if plot_path is not None:
+        plot_path = str(check_plot_path(plot_path, flag="--plot"))
     _check_task(task, budget)
     bits_list = check_range(start_bits, max_bits, steps_per_bits)
     check_bits("--grad-bits", grad_bits)
@@ -260,20 +276,20 @@ def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per
     if score.suggested_min_bits is not None and score.suggested_min_bits < max_bits:
         space = space_from_range_test(task, budget, score.suggested_min_bits, max_bits, grad_bits)
         document["space"] = space
-    if write_space:
+    if write_space is not None:
         if space is None:
             raise ConfigError("no precision below --max-bits passed the range test, so there is no "
                               "range to search", key="--write-space", value=write_space,
                               fix="raise --max-bits or --steps-per-bits, or inspect the curve")
-        Path(write_space).parent.mkdir(parents=True, exist_ok=True)
-        Path(write_space).write_text(yaml.safe_dump(space, sort_keys=False), encoding="utf-8")
-    if plot_path:
+        write_text(write_space, yaml.safe_dump(space, sort_keys=False), flag="--write-space")
+    if plot_path is not None:
         from cpt_search.analysis.plots import plot_range_test
 
-        Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
-        plot_range_test(run.losses, bits_list, steps_per_bits, score.suggested_min_bits, plot_path,
-                        title=f"{task} ({budget}): range test, suggested min_bits = "
-                              f"{score.suggested_min_bits}")
+        with writing(plot_path, flag="--plot"):
+            Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
+            plot_range_test(run.losses, bits_list, steps_per_bits, score.suggested_min_bits, plot_path,
+                            title=f"{task} ({budget}): range test, suggested min_bits = "
+                                  f"{score.suggested_min_bits}")
     if as_json:
         click.echo(json.dumps(document))
         return

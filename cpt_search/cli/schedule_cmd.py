@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 import numpy as np
@@ -11,6 +12,8 @@ import numpy as np
 from cpt_search.cli.schedule_options import with_schedule
 from cpt_search.costs import summarize_tracks
 from cpt_search.errors import ConfigError
+from cpt_search.limits import MAX_SCHEDULE_STEPS
+from cpt_search.output_paths import check_plot_path, writing
 from cpt_search.plotting import sparkline
 from cpt_search.schedule import Schedule
 
@@ -19,7 +22,7 @@ DEFAULT_TOTAL_STEPS = 64_000  # the REFERENCE's test-vector length
 
 @click.command()
 @click.option("--total-steps", type=int, default=DEFAULT_TOTAL_STEPS, show_default=True,
-              help="Training steps the schedule spans.")
+              help=f"Training steps the schedule spans (at most {MAX_SCHEDULE_STEPS:,}).")
 @click.option("--format", "output_format", type=click.Choice(["text", "csv", "json"]),
               default="text", show_default=True,
               help="text: summary + sparkline; csv: step,bits,grad_bits per step; json: summary object.")
@@ -28,6 +31,14 @@ DEFAULT_TOTAL_STEPS = 64_000  # the REFERENCE's test-vector length
 @with_schedule
 def schedule(schedule: Schedule, total_steps: int, output_format: str, plot_path: str | None) -> None:
     """Print, summarise or plot one precision schedule."""
+    if plot_path is not None:  # before any work: an unwritable plot path is one line, not a traceback
+        plot_path = str(check_plot_path(plot_path, flag="--plot"))
+    if isinstance(total_steps, int) and total_steps > MAX_SCHEDULE_STEPS:
+        # Every step is materialised (two int64 tracks and float intermediates): 10**7 steps take
+        # about 0.6 GB, 10**8 steps 5.7 GB. Schedule.bits_at evaluates one step of any run.
+        raise ConfigError(f"total_steps <= {MAX_SCHEDULE_STEPS} must hold (every step is computed "
+                          "and printed)", key="--total-steps", value=total_steps,
+                          fix=f"pass at most {MAX_SCHEDULE_STEPS}; the shape is the same at fewer steps")
     try:
         bits, grad_bits = schedule.tracks(total_steps)
     except ConfigError as error:
@@ -38,10 +49,12 @@ def schedule(schedule: Schedule, total_steps: int, output_format: str, plot_path
         click.echo(json.dumps(_summary(schedule, total_steps, bits, grad_bits)))
     else:
         click.echo(_text(schedule, total_steps, bits, grad_bits))
-    if plot_path:
+    if plot_path is not None:
         from cpt_search.plotting import plot_schedule
 
-        plot_schedule(schedule, total_steps, plot_path)
+        with writing(plot_path, flag="--plot"):
+            Path(plot_path).parent.mkdir(parents=True, exist_ok=True)
+            plot_schedule(schedule, total_steps, plot_path)
         click.echo(f"plot written to {plot_path}", err=output_format != "text")
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +18,9 @@ from datetime import datetime, timezone
 
 import click
 
+from cpt_search.cli.params import FiniteFloat, bounded_int
 from cpt_search.errors import ConfigError, TrackingError
+from cpt_search.limits import MAX_CONCURRENCY, MAX_TRIALS
 from cpt_search.store import DEFAULT_STORE_DIR, Store, experiment_name
 
 FRONT_FILTER = 'tags.pareto_front = "true"'
@@ -74,8 +78,9 @@ def _progress_row(event) -> str:
 @click.command("run")
 @click.argument("space", type=click.Path(dir_okay=False))
 @click.option("--name", help="Search name [default: the space's name]; rerun with it to resume.")
-@click.option("--trials", type=click.IntRange(min=1), help="Sampled trials [default: the space's].")
-@click.option("--concurrency", type=click.IntRange(min=1), help="Trials at once [default: the space's].")
+@click.option("--trials", type=bounded_int(1, MAX_TRIALS), help="Sampled trials [default: the space's].")
+@click.option("--concurrency", type=bounded_int(1, MAX_CONCURRENCY),
+              help="Trials at once [default: the space's].")
 @store_option
 @click.option("--ray-address", default=None,
               help="Join this Ray cluster ('auto', or $RAY_ADDRESS) [default: a local Ray].")
@@ -106,9 +111,12 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
             header_shown.append(True)
         click.echo(_progress_row(event))
 
+    from cpt_search.search.feasibility import check_constraint_reachable
     from cpt_search.space import load_space
 
-    metric_name = [str(load_space(space).objective.metric)]
+    loaded = load_space(space)
+    check_constraint_reachable(loaded)  # before Ray starts: an impossible constraint is one line
+    metric_name = [str(loaded.objective.metric)]
     request = SearchRequest(space_path=space, name=name, trials=trials, concurrency=concurrency,
                             store_dir=store, ray_address=ray_address, tracking_uri=tracking_uri,
                             data_dir=data_dir, download=download, ray_logs=debug,
@@ -207,9 +215,9 @@ def front(name: str, store: str, fmt: str) -> None:
 @click.argument("name")
 @click.option("--pick", type=click.Choice(["knee", "max-metric", "min-bitops"]), default="knee",
               show_default=True, help="Which point of the (filtered) front to export.")
-@click.option("--max-relative-cost", type=float, default=None,
+@click.option("--max-relative-cost", type=FiniteFloat(0.0, 1e6), default=None,
               help="Only schedules costing at most this fraction of FP32 training.")
-@click.option("--min-metric", type=float, default=None,
+@click.option("--min-metric", type=FiniteFloat(-1e12, 1e12), default=None,
               help="Only schedules at least this good (>= for accuracy, <= for lower-is-better metrics).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The schedule file to write (YAML).")
@@ -219,10 +227,12 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
     """Export one schedule of search NAME's front as a file that drives your own training."""
     import cpt_search
     from cpt_search.export import save_schedule
+    from cpt_search.output_paths import check_output_path
     from cpt_search.schedule import Schedule
     from cpt_search.search.snapshot import load_search
     from cpt_search.select import pick as pick_candidate
 
+    check_output_path(output, flag="--output")  # before the store is read: a bad path is one line
     _quiet_libraries(False)
     snapshot = load_search(Store.at(store), name)
     chosen = pick_candidate(snapshot.candidates, pick, higher_is_better=snapshot.higher_is_better,
@@ -237,7 +247,10 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
         "store": str(Store.at(store).root), "cpt_search_version": cpt_search.__version__,
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path = save_schedule(output, schedule, provenance)
+    try:
+        path = save_schedule(output, schedule, provenance)
+    except ConfigError as error:  # e.g. ENOSPC on /dev/full: name the flag, not the library's key
+        raise error.with_context(key="--output") from None
     click.echo(f"wrote {path}: trial {chosen.trial}, {schedule.label}, {snapshot.metric_name} "
                f"{chosen.metric:.4f}, {chosen.bitops / 1e9:.3f} GBitOPs, relative cost "
                f"{chosen.relative_cost:.4f} ({pick})")
@@ -249,12 +262,42 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
 
 
 def _port_free(port: int, host: str = "127.0.0.1") -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         try:
             sock.bind((host, port))
         except OSError:
             return False
     return True
+
+
+_HOSTNAME_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def check_host(host: str) -> str:
+    """The address ``cpt-search ui`` serves on: an IP address, or a host name this machine resolves.
+
+    Dotted numbers are taken as an IPv4 address and never looked up (``999.999.999.999`` is not
+    sent to a resolver); names must be valid RFC 1123 host names before they are resolved.
+
+    Raises:
+        ConfigError: not an address and not a name that resolves, keyed ``--host``.
+    """
+    fix = "use an address such as 127.0.0.1 (this machine), 0.0.0.0 (all interfaces) or ::1"
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if not host or all(label.isdigit() for label in labels) or not all(
+            _HOSTNAME_LABEL.match(label) for label in labels) or len(host) > 253:
+        raise ConfigError("not an IP address or a host name", key="--host", value=host, fix=fix)
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ConfigError("the host name does not resolve on this machine", key="--host", value=host,
+                          fix=fix) from None
+    return str(infos[0][4][0])
 
 
 def ui_command(tracking_uri: str, port: int, host: str = "127.0.0.1") -> list[str]:
@@ -275,13 +318,14 @@ def ui(store: str, port: int, host: str, tracking_uri: str | None) -> None:
     """Start the MLflow UI on the store (127.0.0.1) and print how to find each search's front."""
     from cpt_search.search.snapshot import search_names
 
+    address = check_host(host)  # before the store and the port: a bad address is not "port in use"
     _quiet_libraries(False)
     where = Store.at(store, tracking_uri)
     if where.local_tracking and not (where.root / "mlflow.db").is_file():
         raise TrackingError("no MLflow database in the store", where=str(where.root),
                             fix="run a search first ('cpt-search run SPACE.yaml') or pass --store DIR")
-    if not _port_free(port, host):
-        raise ConfigError("the port is in use on 127.0.0.1", key="--port", value=port,
+    if not _port_free(port, address):
+        raise ConfigError(f"the port is in use on {address}", key="--port", value=port,
                           fix=f"pass another port, e.g. --port {port + 1}")
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     names = search_names(where)

@@ -7,7 +7,9 @@ import sys
 
 import click
 
+from cpt_search.cli.params import SEED, bounded_int
 from cpt_search.cli.schedule_options import with_schedule
+from cpt_search.limits import MAX_THREADS
 from cpt_search.schedule import Schedule
 
 
@@ -27,12 +29,12 @@ def _row(record) -> str:
 @click.option("--task", required=True, help="A registered task, e.g. fashion-mnist/cnn, cora/gcn.")
 @click.option("--budget", default="default", show_default=True,
               help="tiny (seconds, tests), default (CPU searches) or paper (the papers', GPU).")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed.")
+@click.option("--seed", default=0, show_default=True, type=SEED, help="Random seed (0..2**32-1).")
 @click.option("--data-dir", type=click.Path(file_okay=False),
               help="Folder laid out like shared/data [default: $CPT_SEARCH_DATA, then system dirs].")
 @click.option("--download", is_flag=True, help="Allow the standard dataset download if files are missing.")
 @click.option("--device", help="cpu, cuda, cuda:N [default: cuda when available].")
-@click.option("--threads", type=click.IntRange(min=1), help="torch threads for this run.")
+@click.option("--threads", type=bounded_int(1, MAX_THREADS), help="torch threads for this run.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the table.")
 @with_schedule
 def train(task: str, budget: str, seed: int, data_dir: str | None, download: bool,

@@ -15,6 +15,7 @@ import warnings
 import click
 import numpy as np
 
+from cpt_search.search.feasibility import check_constraint_reachable
 from cpt_search.space import SearchSpace, load_space
 
 
@@ -26,6 +27,7 @@ def validate(paths: tuple[str, ...], samples: int) -> None:
     """Check search-space YAML files and print their resolved dimensions."""
     for index, path in enumerate(paths):
         space = load_space(path)
+        check_constraint_reachable(space)  # an impossible max_relative_cost is an error, not 0 %
         costs = _sample_costs(space, samples)  # also builds the sampler: bad options fail here
         if index:
             click.echo("")

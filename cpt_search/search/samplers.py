@@ -9,6 +9,12 @@ are refused; ``crossover`` of ``nsga2`` takes a name (``uniform``, ``blxalpha``,
 
 The names and classes are registered in :mod:`cpt_search.sampler_registry` (no Optuna import).
 
+Every option is checked before Optuna sees it (:func:`check_option`): its type comes from the
+constructor's annotation (``int``, ``float``, ``bool``, optionally ``None``), floats must be finite,
+and ranges Optuna accepts although they are nonsense are refused (``population_size < 2``,
+``n_startup_trials < 0``, probabilities outside ``0..1``); integers are bounded so a typo such as
+``1e30`` never sizes an allocation. The seed is checked as ``sampler.seed``.
+
 Constraints: Optuna 5 reads them from the trial itself (``Trial.set_constraint``; this project never
 passes the deprecated sampler argument ``constraints_func``), and :func:`cpt_search.search.suggest.suggest_schedule`
 sets ``max_relative_cost`` = ``relative_cost - max_relative_cost`` on every trial of a constrained
@@ -22,11 +28,13 @@ from __future__ import annotations
 import difflib
 import inspect
 import logging
+import math
 from typing import Any
 
 import optuna
 
 from cpt_search.errors import ConfigError
+from cpt_search.limits import MAX_TRIALS, check_seed
 from cpt_search.sampler_registry import SAMPLERS, SamplerEntry
 from cpt_search.space import SearchSpace
 
@@ -41,6 +49,20 @@ _CROSSOVERS = {
     "uniform": "UniformCrossover", "blxalpha": "BLXAlphaCrossover", "sbx": "SBXCrossover",
     "vsbx": "VSBXCrossover", "undx": "UNDXCrossover", "spx": "SPXCrossover",
 }
+
+
+# (low, high, low is exclusive) of options whose sensible range Optuna does not enforce up front.
+_OPTION_RANGES: dict[str, tuple[float, float, bool]] = {
+    "population_size": (2, 10_000, False),   # NSGA-II needs two parents (Deb et al., 2002)
+    "n_startup_trials": (0, MAX_TRIALS, False),
+    "n_ei_candidates": (1, 10_000, False),
+    "mutation_prob": (0.0, 1.0, False),
+    "crossover_prob": (0.0, 1.0, False),
+    "swapping_prob": (0.0, 1.0, False),
+    "prior_weight": (0.0, 1e6, True),
+}
+_INT_RANGE = (0, 10**6, False)   # any other integer option: a count, never negative or huge
+_FLOAT_RANGE = (-1e12, 1e12, False)
 
 
 class SamplerFactory:
@@ -58,6 +80,9 @@ class SamplerFactory:
         params = inspect.signature(self.sampler_cls.__init__).parameters
         return [name for name in params if name not in _RESERVED and name not in _OBJECT_OPTIONS]
 
+    def _annotation(self, key: str) -> Any:
+        return inspect.signature(self.sampler_cls.__init__).parameters[key].annotation
+
     def build(self, space: SearchSpace) -> optuna.samplers.BaseSampler:
         """The sampler for ``space`` (seeded, options applied, constraints wired)."""
         where = space.source
@@ -73,6 +98,11 @@ class SamplerFactory:
                                   key=f"sampler.options.{key}", value=value,
                                   fix=f"{hint}known options: {', '.join(allowed) or 'none'}")
             options[key] = _convert(self.name, key, value, where)
+            if key != "crossover":
+                check_option(self.name, key, value, self._annotation(key), where=where)
+        seed = space.sampler.seed
+        if seed is not None:
+            check_seed(seed, key="sampler.seed", where=where)
         if not self.takes_constraints and space.constraints.max_relative_cost is not None:
             logger.info("sampler %s takes no constraints: infeasible schedules are skipped by the "
                         "runner, not modelled", self.name)
@@ -82,6 +112,54 @@ class SamplerFactory:
             raise ConfigError(f"sampler {self.name} rejected its options: {error}", where=where,
                               key="sampler.options", value=dict(space.sampler.options),
                               fix="see the Optuna documentation of " + self.sampler_cls.__name__) from None
+
+
+def check_option(sampler: str, key: str, value: Any, annotation: Any, *, where: str | None = None) -> None:
+    """Check one option against its constructor annotation and :data:`_OPTION_RANGES`.
+
+    Annotations are read as the strings Optuna's ``from __future__ import annotations`` leaves
+    (``"int"``, ``"float | None"``, ``"bool | None"``); an option of another type (a name, an object)
+    is left to Optuna.
+
+    Raises:
+        ConfigError: a value of the wrong type, nan or inf, or out of range, keyed
+            ``sampler.options.KEY``.
+    """
+    kinds = _annotation_kinds(annotation)
+    scalar = kinds - {"None"}
+    if not scalar or not scalar <= {"int", "float", "bool"}:
+        return
+    full_key = f"sampler.options.{key}"
+    if value is None:
+        if "None" in kinds:
+            return
+        raise ConfigError(f"option {key} of sampler {sampler} cannot be null", where=where, key=full_key,
+                          value=value, fix=f"give a {' or '.join(sorted(scalar))}, or leave the option out")
+    if scalar == {"bool"}:
+        if not isinstance(value, bool):
+            raise ConfigError(f"option {key} of sampler {sampler} must be true or false", where=where,
+                              key=full_key, value=value, fix="use true or false")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or ("float" not in scalar and not isinstance(value, int)):
+        kind = "an integer" if "float" not in scalar else "a number"
+        raise ConfigError(f"option {key} of sampler {sampler} must be {kind}", where=where, key=full_key,
+                          value=value, fix=f"use {kind}" + (" (no decimal point)" if kind == "an integer" else ""))
+    if not math.isfinite(value):
+        raise ConfigError(f"option {key} of sampler {sampler} must be finite", where=where, key=full_key,
+                          value=value, fix="use a finite number")
+    low, high, low_open = _OPTION_RANGES.get(key, _INT_RANGE if "float" not in scalar else _FLOAT_RANGE)
+    if (value <= low if low_open else value < low) or value > high:
+        rule = f"{low:g} {'<' if low_open else '<='} {key} <= {high:g}"
+        raise ConfigError(f"{rule} must hold for sampler {sampler}", where=where, key=full_key, value=value,
+                          fix=f"use a value in that range (see the Optuna documentation of {key})")
+
+
+def _annotation_kinds(annotation: Any) -> set[str]:
+    if annotation is inspect.Parameter.empty:
+        return set()
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+    return {part.strip() for part in text.split("|")}
 
 
 def _convert(sampler: str, key: str, value: Any, where: str) -> Any:

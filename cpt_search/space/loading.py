@@ -29,6 +29,7 @@ from cpt_search.space.sections import (
     Objective,
     _SpaceFile,
 )
+from cpt_search.yaml_io import compose_yaml, construct_yaml, read_text_file
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +44,9 @@ def load_space(path: str | os.PathLike) -> SearchSpace:
     """
     path = Path(path)
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("search space file not found", where=where,
-                          fix="pass the path of a YAML file, e.g. search_spaces/quickstart.yaml") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"cannot read the search space file ({error.__class__.__name__})",
-                          where=where, fix="pass a readable UTF-8 YAML file") from None
+    # Bounded read: a FIFO, a device or a huge file is refused before a byte is read (yaml_io).
+    text = read_text_file(path, what="search space file",
+                          fix="pass the path of a YAML file, e.g. search_spaces/quickstart.yaml")
     data, lines = _parse_yaml(text, where)
     return parse_space(data, where=where, default_name=path.stem, _lines=lines)
 
@@ -109,17 +105,9 @@ def _code_dirs(where: str) -> tuple[str, ...]:
 
 def _parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[str, ...], int]]:
     """Load YAML safely; return the data and a map of key paths to 1-based line numbers."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        place = f"{where}:{mark.line + 1}" if mark is not None else where
-        problem = " ".join(str(error.problem or error).split())
-        raise ConfigError(f"YAML syntax error: {problem}", where=place,
-                          fix="fix the YAML (indentation, colons, quotes) at that line") from None
-    except yaml.YAMLError as error:
-        raise ConfigError(f"YAML error: {error}", where=where, fix="fix the YAML") from None
+    # Depth, aliases and expansion are bounded in yaml_io, so _walk below recurses a bounded amount.
+    node = compose_yaml(text, where)
+    data = construct_yaml(node, where)
     lines: dict[tuple[str, ...], int] = {}
     if node is not None:
         _walk(node, (), lines, where)

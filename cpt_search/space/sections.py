@@ -1,5 +1,8 @@
 """The sections of a space file as strict pydantic models (unknown keys and wrong types are errors).
 
+Numbers are bounded by :mod:`cpt_search.limits` (seeds below 2**32, at most 100,000 trials, 4,096
+at once, finite CPUs and GPUs), and nan or inf is refused everywhere.
+
 :class:`_SpaceFile` is the file's top level; its sections are :class:`Resources`, :class:`Objective`,
 :class:`SamplerSpec`, :class:`Constraints` and :class:`BaselineBits`. The ``schedule`` section is a
 plain mapping here: :mod:`cpt_search.space.schedule_parsing` validates it dimension by dimension.
@@ -7,25 +10,36 @@ plain mapping here: :mod:`cpt_search.space.schedule_parsing` validates it dimens
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cpt_search.bits import FULL_PRECISION_BITS, MIN_BITS
+from cpt_search.limits import (
+    MAX_CONCURRENCY,
+    MAX_CPUS_PER_TRIAL,
+    MAX_GPUS_PER_TRIAL,
+    MAX_SEED,
+    MAX_SEEDS,
+    MAX_TRIALS,
+)
 
 OBJECTIVE_DIRECTIONS = ("maximize", "minimize")
 DEFAULT_BASELINE = {"min_bits": 3, "max_bits": 8, "num_cycles": 8, "grad_bits": 8}  # CPT 3-8/8, n=8
+# numpy and Optuna take 32-bit seeds; a larger one would fail deep inside them (cpt_search.limits).
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # allow_inf_nan=False: .inf CPUs or a nan constraint is a typo, not a value.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Resources(_Section):
     """Per-trial resources Ray reserves (fractional GPUs allowed)."""
 
-    cpus: float = Field(1.0, gt=0)
-    gpus: float = Field(0.0, ge=0)
+    cpus: float = Field(1.0, gt=0, le=MAX_CPUS_PER_TRIAL)
+    gpus: float = Field(0.0, ge=0, le=MAX_GPUS_PER_TRIAL)
 
 
 class Objective(_Section):
@@ -46,7 +60,7 @@ class SamplerSpec(_Section):
     """The Optuna sampler: its name, seed and constructor options."""
 
     name: str = "nsga2"
-    seed: int | None = None
+    seed: Seed | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -73,8 +87,8 @@ class _SpaceFile(_Section):
     task: str
     budget: str = "default"
     seeds: int | list[int] = Field(default_factory=lambda: [0])
-    trials: int = Field(ge=1)
-    concurrency: int = Field(1, ge=1)
+    trials: int = Field(ge=1, le=MAX_TRIALS)
+    concurrency: int = Field(1, ge=1, le=MAX_CONCURRENCY)
     resources: Resources = Field(default_factory=Resources)
     objective: Objective = Field(default_factory=Objective)
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)
@@ -82,6 +96,20 @@ class _SpaceFile(_Section):
     constraints: Constraints = Field(default_factory=Constraints)
     include_baselines: bool = False
     baselines: BaselineBits = Field(default_factory=BaselineBits)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, value: int | list[int]) -> int | list[int]:
+        # A validator rather than constrained union members: pydantic would report the int branch's
+        # "should be a valid integer" for a list with one bad seed.
+        seeds = [value] if isinstance(value, int) else value
+        if len(seeds) > MAX_SEEDS:
+            raise ValueError(f"at most {MAX_SEEDS} seeds are allowed, got {len(seeds)}")
+        for seed in seeds:  # negative seeds are reported with their index by space.loading
+            if seed > MAX_SEED:
+                raise ValueError(f"seeds <= {MAX_SEED} must hold (numpy and Optuna take 32-bit seeds), "
+                                 f"but got {seed}")
+        return value
 
 
 __all__ = ["BaselineBits", "Constraints", "DEFAULT_BASELINE", "OBJECTIVE_DIRECTIONS", "Objective",
