@@ -287,7 +287,7 @@ def _decide(cands: Sequence[RaceCandidate], settings: ConfirmSettings, higher_is
             if not racing[i]:
                 why.append("waiting: the noise is not known yet, so only the front of the means races first")
             else:
-                why.append(_blocker_text(i, cands, contenders, significant, p_better, comparisons, settings))
+                why.append(_blocker_text(i, cands, score, contenders, significant, p_better, comparisons, settings))
 
     undecided_racing = racing & ~on & ~off
     # SMAC's incumbents keep running while challengers are judged: an `on` candidate that some racing
@@ -298,12 +298,14 @@ def _decide(cands: Sequence[RaceCandidate], settings: ConfirmSettings, higher_is
     return _Decision(status=status, why=why, racing=racing, active=[int(i) for i in priority])
 
 
-def _blocker_text(i: int, cands: Sequence[RaceCandidate], contenders: np.ndarray, significant: np.ndarray,
-                  p_better: np.ndarray, comparisons: PairedComparisons, settings: ConfirmSettings) -> str:
+def _blocker_text(i: int, cands: Sequence[RaceCandidate], score: np.ndarray, contenders: np.ndarray,
+                  significant: np.ndarray, p_better: np.ndarray, comparisons: PairedComparisons,
+                  settings: ConfirmSettings) -> str:
+    """Why ``i`` is undecided: the most threatening contender it cannot be told apart from yet."""
     blockers = np.flatnonzero(contenders[i] & ~significant[i])
     untested = [int(j) for j in blockers if np.isnan(p_better[i, j])]
     if untested:
-        k = min(untested, key=lambda u: cands[u].cost)
+        k = max(untested, key=lambda u: (score[u], -cands[u].cost))
         return (f"needs {settings.min_seeds} common seeds with {cands[k].id} (cost {cands[k].cost:.4g}), "
                 f"has {comparisons.n_common[i, k]}")
     j = _argbest(np.where(contenders[i] & ~significant[i], p_better[i], np.nan), lowest=False)
