@@ -34,11 +34,12 @@ Per round, from the values alone (so the state rebuilt after a crash is the same
    Until the noise can be estimated (everyone on one seed, no ``noise_std``) only the front races:
    its first round measures the noise; the rest wait, ``undecided``.
 3. ``on``: a racing candidate significantly better than every candidate not ``off`` that costs no
-   more (the cheapest one is ``on`` at once: nothing can dominate it).
+   more (the cheapest one is ``on`` at once: nothing can dominate it; it is still trained up to
+   ``min_seeds`` seeds so that the metric reported for it is not that of one lucky seed).
 4. Everyone else is ``undecided``. The next round gives the first confirm seed that some racing
    candidate lacks to every racing candidate lacking it (front members first, then the closest to the
-   front), and to each ``on`` candidate still needed as a reference; never a pair already trained,
-   never more pairs than the budget left.
+   front), and to each ``on`` candidate still needed as a reference or below ``min_seeds``; never a
+   pair already trained, never more pairs than the budget left.
 
 Two candidates of equal cost cannot both be eliminated by each other (the two one-sided tests on the
 same seeds cannot both be significant), and dominance through a chain of cheaper candidates is
@@ -293,6 +294,10 @@ def _decide(cands: Sequence[RaceCandidate], settings: ConfirmSettings, higher_is
     # SMAC's incumbents keep running while challengers are judged: an `on` candidate that some racing
     # candidate still cannot be told apart from keeps receiving seeds.
     needed = on & (contenders & ~significant & undecided_racing[:, None]).any(axis=0)
+    # A member `on` at once (nothing cheaper in contention: the cheapest schedule) would otherwise be
+    # reported on its one lucky seed; it is trained up to `min_seeds` so that its mean and interval are
+    # measured like everyone else's (the winner's curse is largest for the cheap, noisy schedules).
+    needed |= on & (n_seeds < settings.min_seeds)
     wanted = np.flatnonzero(undecided_racing | needed)
     priority = sorted(wanted, key=lambda i: (not front[i], gap[i] / max(margin[i], 1e-300), costs[i], i))
     return _Decision(status=status, why=why, racing=racing, active=[int(i) for i in priority])

@@ -203,3 +203,17 @@ def test_candidate_and_race_errors():
     state = race([RaceCandidate("a", 0.1, {0: 0.5})], confirm, True)
     with pytest.raises(ConfigError, match="id='zz': no such candidate"):
         state.record("zz")
+
+
+def test_a_member_on_at_once_is_still_measured_on_min_seeds():
+    confirm = ConfirmSettings(seeds=(1, 2, 3, 4), max_trainings=10, min_seeds=3)
+    values = {0: 0.71}
+    state = race([RaceCandidate("only", 0.2, values)], confirm, True)
+    assert state.record("only").status == ON
+    rounds = []
+    while not state.finished:
+        rounds.append(state.next_round())
+        for _, seed in state.next_round():
+            values[seed] = 0.70
+        state = race([RaceCandidate("only", 0.2, values)], confirm, True)
+    assert rounds == [(("only", 1),), (("only", 2),)] and state.record("only").stats.n_seeds == 3
