@@ -54,17 +54,17 @@ class SyntheticProblem:
 
 
 def synthetic_problem(rng: np.random.Generator, n_schedules: int = 30, n_front: int = 8,
-                      common_std: float = 0.005) -> SyntheticProblem:
+                      common_std: float = 0.005, noise_factor: float = 1.0) -> SyntheticProblem:
     """A random problem: ``n_front`` schedules on ``0.80 - 0.10 exp(-cost / 0.15)``, the rest 0.2-3
-    points below it; individual noise ``0.006 + 0.025 exp(-cost / 0.1)`` (0.6 points at high cost,
-    about 3 at the cheapest)."""
+    points below it; individual noise ``noise_factor * (0.006 + 0.025 exp(-cost / 0.1))`` (0.6 points
+    at high cost, about 3 at the cheapest, for a factor of 1)."""
     costs = np.sort(rng.uniform(0.02, 1.0, n_schedules))
     curve = 0.80 - 0.10 * np.exp(-costs / 0.15)
     on_curve = rng.choice(n_schedules, size=n_front, replace=False)
     gaps = rng.uniform(0.002, 0.03, n_schedules)
     gaps[on_curve] = 0.0
     true_metric = curve - gaps
-    noise_std = 0.006 + 0.025 * np.exp(-costs / 0.1)
+    noise_std = noise_factor * (0.006 + 0.025 * np.exp(-costs / 0.1))
     truth = pareto_mask(np.column_stack([true_metric, costs]), ("maximize", "minimize"))
     return SyntheticProblem(costs, true_metric, noise_std, common_std, frozenset(np.flatnonzero(truth).tolist()))
 
@@ -152,12 +152,12 @@ class ArmScore:
 
 
 def compare(repetitions: int, settings: ConfirmSettings, seed: int = 0, n_schedules: int = 30,
-            n_front: int = 8, common_std: float = 0.005) -> dict[str, ArmScore]:
+            n_front: int = 8, common_std: float = 0.005, noise_factor: float = 1.0) -> dict[str, ArmScore]:
     """Replay ``repetitions`` synthetic searches; score each arm of :data:`ARMS` against the truth."""
     rng = np.random.default_rng(seed)
     scores: dict[str, list[tuple[float, float, float, float, float]]] = {arm: [] for arm in ARMS}
     for _ in range(repetitions):
-        problem = synthetic_problem(rng, n_schedules, n_front, common_std)
+        problem = synthetic_problem(rng, n_schedules, n_front, common_std, noise_factor)
         draws = {s: problem.draw(rng) for s in (SEARCH_SEED, *settings.seeds)}
         outcomes = {"one_seed": one_seed_front(problem, draws[SEARCH_SEED]),
                     "refit": refit_front(problem, draws, settings),
