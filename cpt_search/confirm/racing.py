@@ -196,13 +196,15 @@ def race(candidates: Iterable[RaceCandidate], settings: ConfirmSettings, higher_
     effects = seed_effects(table)
     comparisons = paired_comparisons(table, higher_is_better)
     decision = _decide(cands, settings, higher_is_better, table, effects, comparisons)
-    spent = sum(1 for c in cands for seed in c.values if seed in settings.seeds)
+    confirm_columns = [k for k, seed in enumerate(table.seeds) if seed in set(settings.seeds)]
+    spent = int(table.mask[:, confirm_columns].sum())
     left = max(0, settings.max_trainings - spent)
     pairs = _next_pairs(cands, settings, decision.active, left)
     summaries = summarize_table(table)
+    served = {candidate_id for candidate_id, _ in pairs}
     records = tuple(
         CandidateRecord(id=c.id, cost=c.cost, status=decision.status[i],
-                        why=_final_why(decision.why[i], decision.status[i], c, decision.racing[i], pairs, left,
+                        why=_final_why(decision.why[i], decision.status[i], c, decision.racing[i], served, left,
                                        settings),
                         stats=CandidateStats(n_seeds=summaries[i].n_seeds, mean=summaries[i].mean,
                                              std=summaries[i].std, ci_low=summaries[i].ci_low,
@@ -308,7 +310,7 @@ def _blocker_text(i: int, cands: Sequence[RaceCandidate], score: np.ndarray, con
                   settings: ConfirmSettings) -> str:
     """Why ``i`` is undecided: the most threatening contender it cannot be told apart from yet."""
     blockers = np.flatnonzero(contenders[i] & ~significant[i])
-    untested = [int(j) for j in blockers if np.isnan(p_better[i, j])]
+    untested = blockers[np.isnan(p_better[i, blockers])].tolist()
     if untested:
         k = max(untested, key=lambda u: (score[u], -cands[u].cost))
         return (f"needs {settings.min_seeds} common seeds with {cands[k].id} (cost {cands[k].cost:.4g}), "
@@ -318,9 +320,9 @@ def _blocker_text(i: int, cands: Sequence[RaceCandidate], score: np.ndarray, con
             f"p={p_better[i, j]:.3g} on {comparisons.n_common[i, j]} common seeds")
 
 
-def _final_why(why: str, status: str, cand: RaceCandidate, racing: bool, pairs: tuple[tuple[str, int], ...],
+def _final_why(why: str, status: str, cand: RaceCandidate, racing: bool, served: set[str],
                left: int, settings: ConfirmSettings) -> str:
-    if status != UNDECIDED or not racing or any(pid == cand.id for pid, _ in pairs):
+    if status != UNDECIDED or not racing or cand.id in served:
         return why
     if all(seed in cand.values for seed in settings.seeds):
         return f"{why}; every confirm seed trained"

@@ -217,3 +217,33 @@ def test_a_member_on_at_once_is_still_measured_on_min_seeds():
             values[seed] = 0.70
         state = race([RaceCandidate("only", 0.2, values)], confirm, True)
     assert rounds == [(("only", 1),), (("only", 2),)] and state.record("only").stats.n_seeds == 3
+
+
+@given(st.integers(0, 2 ** 32 - 1), st.integers(0, 30), st.booleans())
+@settings(max_examples=25, deadline=None)
+def test_invariants_hold_in_every_round_of_random_races(seed, budget, higher_is_better):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 10))
+    costs = np.round(rng.uniform(0.05, 1.0, n), 1).tolist()  # rounded: ties in cost happen
+    truth = (0.8 - 0.1 * np.exp(-np.asarray(costs) / 0.2) - rng.uniform(0, 0.02, n)).tolist()
+    sign = 1.0 if higher_is_better else -1.0
+    oracle = noisy_oracle([sign * t for t in truth], 0.01, 0.005, seed)
+    log: list = []
+    confirm = ConfirmSettings(seeds=(3, 1, 2, 5), max_trainings=budget, bootstrap_samples=10)
+    final = run_race(truth, costs, confirm, oracle, higher_is_better, log=log)
+    cheapest = min(range(n), key=lambda i: costs[i])
+    for pairs, state in [*log, ((), final)]:
+        assert len(pairs) <= state.trainings_left
+        assert len({s for _, s in pairs}) <= 1
+        for candidate_id, s in pairs:
+            assert state.record(candidate_id).status != OFF
+        if costs.count(costs[cheapest]) == 1:
+            assert state.record(f"c{cheapest}").status == ON  # nothing can dominate the cheapest
+        front = state.front()
+        assert front.ids, "the confirmed front is never empty"
+        assert all(state.record(i).status != OFF for i in front.ids)
+        for record in state.records:
+            assert record.why and "\n" not in record.why
+            if record.status == OFF and "not plausible" not in record.why:
+                assert "p=" in record.why
+    assert final.finished and final.trainings_spent <= budget
