@@ -32,7 +32,8 @@ class FrontRow:
         std: sample std (``None`` with one seed).
         ci_low, ci_high: 95 % Student-t interval of the mean (``None`` with one seed).
         adjusted_mean: mean with the seed effects removed (what the front ranks by).
-        p_front: paired-bootstrap probability of being non-dominated among all candidates.
+        p_front: paired-bootstrap probability of being non-dominated among all candidates; ``None`` with
+            one seed (nothing to resample: the bootstrap would say 0 or 1 with no evidence behind it).
         why: the race's one-line reason.
     """
 
@@ -46,7 +47,7 @@ class FrontRow:
     ci_low: float | None
     ci_high: float | None
     adjusted_mean: float
-    p_front: float
+    p_front: float | None
     why: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,7 +99,8 @@ def confirmed_front(state: RaceState, reference: tuple[float, float] | None = No
         FrontRow(id=records[i].id, cost=records[i].cost, status=records[i].status, on_front=bool(member[i]),
                  n_seeds=records[i].stats.n_seeds, mean=records[i].stats.mean, std=records[i].stats.std,
                  ci_low=records[i].stats.ci_low, ci_high=records[i].stats.ci_high,
-                 adjusted_mean=records[i].stats.adjusted_mean, p_front=float(p_front[i]), why=records[i].why)
+                 adjusted_mean=records[i].stats.adjusted_mean,
+                 p_front=float(p_front[i]) if records[i].stats.n_seeds >= 2 else None, why=records[i].why)
         for i in order)
     return ConfirmedFront(ids=tuple(row.id for row in rows if row.on_front), hypervolume=float(volume),
                           reference=(float(reference[0]), float(reference[1])), rows=rows)

@@ -266,7 +266,7 @@ def front_probability(table: SeedTable, effects: SeedEffects, costs: Sequence[fl
     Each of ``samples`` resamples draws ``len(table.seeds)`` seeds with replacement, the same draw for
     every candidate, and takes each candidate's mean of its seed-adjusted values on the drawn seeds it
     was trained on (its adjusted mean when it has none of them). A candidate with one value has no
-    spread in any resample, so its probability is 0 or 1: read it together with ``n_seeds``.
+    spread in any resample, so its probability is 0 or 1 (the front rows show ``None`` for it).
     Deterministic given ``seed``; memory and time grow as ``samples x candidates^2``.
     """
     rng = np.random.default_rng(seed)
