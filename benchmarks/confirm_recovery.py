@@ -51,14 +51,15 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     print(f"{'noise':>5} {'budget':>6} {'arm':>10} {'exact':>6} {'jaccard':>8} {'x one':>6} "
-          f"{'optimism':>9} {'x one':>6} {'true HV':>8} {'trainings':>9}")
+          f"{'optimism':>9} {'x one':>6} {'true HV':>8} {'trainings':>9} {'wrong off':>9} {'wrong on':>8}")
     for row in results:
         for arm in ARMS:
             score = row["arms"][arm]
             print(f"{row['noise_factor']:>5g} {row['budget']:>6} {arm:>10} {score['exact_rate']:>6.3f} "
                   f"{score['jaccard']:>8.3f} {row['jaccard_ratio'][arm]:>6.2f} "
                   f"{score['optimism_points']:>+9.3f} {row['optimism_ratio'][arm]:>6.2f} "
-                  f"{score['true_hv_frac']:>8.4f} {score['trainings']:>9.1f}")
+                  f"{score['true_hv_frac']:>8.4f} {score['trainings']:>9.1f} "
+                  f"{score['wrong_off_frac']:>9.3f} {score['wrong_on_frac']:>8.3f}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cpt_search.confirm.racing import race
+from cpt_search.confirm.racing import OFF, ON, race
 from cpt_search.confirm.settings import ConfirmSettings, RaceCandidate
 from cpt_search.pareto import hypervolume_2d, pareto_mask
 
@@ -77,11 +77,14 @@ class ArmOutcome:
         members: indices of the schedules reported on the front.
         reported: the metric reported for each member (its mean over the seeds it was trained on).
         trainings: trainings spent beyond the search's own.
+        declared_on, declared_off: the race's verdicts (empty for the arms that are not a race).
     """
 
     members: frozenset[int]
     reported: Mapping[int, float]
     trainings: int
+    declared_on: frozenset[int] = frozenset()
+    declared_off: frozenset[int] = frozenset()
 
 
 def one_seed_front(problem: SyntheticProblem, seed0: np.ndarray) -> ArmOutcome:
@@ -128,7 +131,9 @@ def confirmed_front_of(problem: SyntheticProblem, draws: Mapping[int, np.ndarray
     front = confirmed_front(state)
     members = frozenset(int(i) for i in front.ids)
     reported = {int(r.id): r.stats.adjusted_mean for r in state.records if int(r.id) in members}
-    return ArmOutcome(members, reported, state.trainings_spent)
+    return ArmOutcome(members, reported, state.trainings_spent,
+                      declared_on=frozenset(int(i) for i in state.by_status(ON)),
+                      declared_off=frozenset(int(i) for i in state.by_status(OFF)))
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,10 @@ class ArmScore:
             metric points (x100).
         true_hv_frac: mean hypervolume of the members' *true* values over that of the true front.
         trainings: mean trainings spent beyond the search.
+        wrong_off_frac: of all truly non-dominated schedules, the fraction the race declared ``off``
+            (NaN for the arms that are not a race): what repeated tests without a correction cost.
+        wrong_on_frac: of all schedules the race declared ``on``, the fraction truly dominated (NaN
+            likewise).
     """
 
     exact_rate: float
@@ -149,6 +158,8 @@ class ArmScore:
     optimism_points: float
     true_hv_frac: float
     trainings: float
+    wrong_off_frac: float = float("nan")
+    wrong_on_frac: float = float("nan")
 
 
 def compare(repetitions: int, settings: ConfirmSettings, seed: int = 0, n_schedules: int = 30,
@@ -156,6 +167,9 @@ def compare(repetitions: int, settings: ConfirmSettings, seed: int = 0, n_schedu
     """Replay ``repetitions`` synthetic searches; score each arm of :data:`ARMS` against the truth."""
     rng = np.random.default_rng(seed)
     scores: dict[str, list[tuple[float, float, float, float, float]]] = {arm: [] for arm in ARMS}
+    # Pooled counts of the race's verdicts: (true members declared off, true members,
+    # dominated declared on, declared on).
+    verdicts = np.zeros(4)
     for _ in range(repetitions):
         problem = synthetic_problem(rng, n_schedules, n_front, common_std, noise_factor)
         draws = {s: problem.draw(rng) for s in (SEARCH_SEED, *settings.seeds)}
@@ -174,4 +188,13 @@ def compare(repetitions: int, settings: ConfirmSettings, seed: int = 0, n_schedu
                 100.0 * float(np.mean([outcome.reported[i] - problem.true_metric[i] for i in members])),
                 hypervolume_2d(true_points[members], reference) / true_hv,
                 float(outcome.trainings)))
-    return {arm: ArmScore(*np.mean(np.array(rows), axis=0).tolist()) for arm, rows in scores.items()}
+        race_outcome = outcomes["confirmed"]
+        verdicts += (len(race_outcome.declared_off & problem.true_front), len(problem.true_front),
+                     len(race_outcome.declared_on - problem.true_front), len(race_outcome.declared_on))
+    result = {arm: ArmScore(*np.mean(np.array(rows), axis=0).tolist()) for arm, rows in scores.items()}
+    race_score = result["confirmed"]
+    result["confirmed"] = ArmScore(
+        race_score.exact_rate, race_score.jaccard, race_score.optimism_points, race_score.true_hv_frac,
+        race_score.trainings, wrong_off_frac=float(verdicts[0] / verdicts[1]),
+        wrong_on_frac=float(verdicts[2] / verdicts[3]) if verdicts[3] else float("nan"))
+    return result
