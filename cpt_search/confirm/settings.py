@@ -67,8 +67,8 @@ class ConfirmSettings:
             after a crash spends the same budget, never more.
         alpha: level of each one-sided paired t-test that decides ``off`` and ``on``.
         min_seeds: common seeds two candidates need before a test between them may decide anything
-            (F-Race's first test waits the same way; 3 is the fewest for which a paired t-test over
-            seeds has any power at these noise levels).
+            (F-Race's first test waits the same way). With 3, the one-sided paired t-test at 5 % has
+            two degrees of freedom and needs t > 2.92; with 2 it would need t > 6.31.
         plausible_stds: a candidate below the front of the means races only when within this many
             standard deviations of the front at its cost.
         noise_std: seed-to-seed standard deviation of the metric when it is known (e.g. from an earlier
