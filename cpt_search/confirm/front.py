@@ -91,7 +91,7 @@ def confirmed_front(state: RaceState, reference: tuple[float, float] | None = No
         reference = reference_point(points, directions)
     volume = hypervolume_2d(points[member], reference, directions)
     settings = state.settings
-    p_front = front_probability(state._table, state._effects, points[:, 1], state.higher_is_better,
+    p_front = front_probability(state.table, state.effects, points[:, 1], state.higher_is_better,
                                 settings.bootstrap_samples, settings.bootstrap_seed)
     order = sorted(range(len(records)), key=lambda i: (records[i].cost, -points[i, 0] if state.higher_is_better
                                                        else points[i, 0]))

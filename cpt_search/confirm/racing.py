@@ -132,15 +132,18 @@ class RaceState:
         settings: the settings the race ran with.
         higher_is_better: the metric's direction.
         trainings_spent: values already held on confirm seeds (counted against ``max_trainings``).
+        planned: the pairs :meth:`next_round` returns.
+        table: every candidate's values as a ``candidates x seeds`` table (rows in ``records`` order).
+        effects: the candidate + seed model fitted on ``table`` (adjusted means, seed effects).
     """
 
     records: tuple[CandidateRecord, ...]
     settings: ConfirmSettings
     higher_is_better: bool
     trainings_spent: int
-    _pairs: tuple[tuple[str, int], ...] = field(repr=False)
-    _table: SeedTable = field(repr=False, compare=False)
-    _effects: SeedEffects = field(repr=False, compare=False)
+    planned: tuple[tuple[str, int], ...]
+    table: SeedTable = field(repr=False, compare=False)
+    effects: SeedEffects = field(repr=False, compare=False)
 
     @property
     def trainings_left(self) -> int:
@@ -150,7 +153,7 @@ class RaceState:
     @property
     def finished(self) -> bool:
         """Whether the race is over (everyone decided, the budget spent, or no confirm seed left)."""
-        return not self._pairs
+        return not self.planned
 
     def next_round(self) -> tuple[tuple[str, int], ...]:
         """The ``(candidate id, seed)`` pairs to train next; empty when the race is over.
@@ -159,7 +162,7 @@ class RaceState:
         lacks, given to every one lacking it; never a pair that already has a value; at most
         ``trainings_left`` pairs (front members first when the budget cuts a round short).
         """
-        return self._pairs
+        return self.planned
 
     def record(self, candidate_id: str) -> CandidateRecord:
         """The record of one candidate."""
@@ -217,7 +220,7 @@ def race(candidates: Iterable[RaceCandidate], settings: ConfirmSettings, higher_
     logger.debug("race: %d on, %d off, %d undecided, %d pairs next, %d trainings left",
                  *(sum(r.status == s for r in records) for s in STATUSES), len(pairs), left)
     return RaceState(records=records, settings=settings, higher_is_better=higher_is_better,
-                     trainings_spent=spent, _pairs=pairs, _table=table, _effects=effects)
+                     trainings_spent=spent, planned=pairs, table=table, effects=effects)
 
 
 @dataclass(frozen=True)
