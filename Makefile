@@ -5,13 +5,19 @@ BIN := $(VENV)/bin
 SPACE ?= search_spaces/quickstart.yaml
 NAME ?= quickstart
 
-.PHONY: setup test quickstart bench
+.PHONY: setup test check quickstart bench
 
 setup:
 	@scripts/setup.sh
 
-test: setup
+test: setup check
 	scripts/offline.sh $(BIN)/python -m pytest -q tests
+
+# Lint, types and the import contracts (pyproject.toml: [tool.ruff], [tool.mypy], [tool.importlinter]).
+check: setup
+	$(BIN)/ruff check cpt_search
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 quickstart: setup
 	scripts/quickstart.sh $(SPACE) $(NAME)

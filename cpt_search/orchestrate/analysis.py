@@ -148,14 +148,18 @@ def _run_locked(jobs, request, task, data_root, store, kind, params, on_outcome)
         if job is not None and record.status in (COMPLETE, FAILED):
             on_outcome(outcome_of(job, record, recorder))
 
-    # Jobs finished by an earlier call are reported first, then the session trains the rest.
+    def on_resumed(records: list[TrialRecord]) -> None:
+        # Jobs finished by an earlier call are reported first, then the session trains the rest.
+        if on_outcome is None:
+            return
+        for record in records:
+            job = by_key.get(record.tags.get("job_key", ""))
+            if job is not None and record.status in (COMPLETE, FAILED):
+                on_outcome(outcome_of(job, record, recorder))
+
     result = run_session(study, info, observers, target=len(jobs), higher_is_better=higher_is_better,
                          make_searcher=make_searcher, run=run, on_progress=on_progress,
-                         say=lambda message: log.info("%s", message),
-                         on_resumed=None if on_outcome is None else lambda records: [
-                             on_outcome(outcome_of(by_key[r.tags["job_key"]], r, recorder))
-                             for r in records if r.tags.get("job_key") in by_key
-                             and r.status in (COMPLETE, FAILED)])
+                         say=lambda message: log.info("%s", message), on_resumed=on_resumed)
     outcomes = outcomes_of(jobs, result.records, recorder)
     return AnalysisRun(outcomes=tuple(outcomes), store=store, observers=observers,
                        parent_run_id=None if recorder is None else recorder.parent_run_id,

@@ -98,11 +98,12 @@ class ScheduleSearch(OptunaSearch):
     def _define(self, trial: Any) -> dict[str, Any]:
         from cpt_search.search.suggest import suggest_schedule
 
-        attrs = trial.user_attrs
         if self._cpt_space is not None:
             schedule = suggest_schedule(self._cpt_space, trial)  # sets schedule/label/feasible attrs
+            attrs = trial.user_attrs  # read after the suggestion set them
             schedule_dict, label = schedule.to_dict(), str(attrs.get("label") or schedule.label)
         else:  # an analysis: every trial was enqueued with its schedule
+            attrs = trial.user_attrs
             schedule_dict, label = dict(attrs["schedule"]), str(attrs["label"])
         baseline = bool(attrs.get("baseline", False))
         return {"cpt": {
