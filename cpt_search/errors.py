@@ -84,3 +84,7 @@ class DataError(CptSearchError):
 
 class TrackingError(CptSearchError):
     """An MLflow store or Optuna storage that cannot be used."""
+
+
+class MissingDependencyError(CptSearchError):
+    """An optional dependency that a command needs is not installed (see :mod:`cpt_search.extras`)."""

@@ -129,21 +129,33 @@ class Rex(Profile):
         return 1.0 - u / ((1.0 - beta) + beta * u)
 
 
-PROFILES: Registry[Profile] = Registry("profile")
-
-
 def register_profile(profile: Profile) -> Profile:
     """Add ``profile`` to :data:`PROFILES`; its shape constants must not clash with another's.
 
     Raises:
-        ValueError: the name is taken, or a shape constant's name is already another profile's.
+        ConfigError: the name is taken, or a shape constant's name is already another profile's.
     """
-    taken = {key: other.name for other in (PROFILES.get(n) for n in PROFILES) for key in other.params}
+    taken = {key: other.name for other in PROFILES.registered().values() for key in other.params}
     clash = [key for key in profile.params if key in taken]
     if clash:
-        raise ValueError(f"shape constant {clash[0]!r} of profile {profile.name!r} is already "
-                         f"profile {taken[clash[0]]!r}'s")
+        raise ConfigError(f"shape constant {clash[0]!r} of profile {profile.name!r} is already "
+                          f"profile {taken[clash[0]]!r}'s", key="params", value=clash[0],
+                          fix="prefix the constant with the profile's name")
     return PROFILES.register(profile.name, profile)
+
+
+def _adopt_profile(name: str, loaded: object) -> Profile:
+    # An entry point may name the Profile subclass or an instance of it.
+    profile = loaded() if isinstance(loaded, type) and issubclass(loaded, Profile) else loaded
+    if not isinstance(profile, Profile) or profile.name != name:
+        raise ConfigError("a cpt_search.profiles entry point must name a Profile (subclass or instance) "
+                          "whose name is the entry point's", key=name, value=loaded,
+                          fix=f"point it at a Profile with name = {name!r}")
+    return register_profile(profile)
+
+
+# Installed packages add profiles under the entry-point group ``cpt_search.profiles``.
+PROFILES: Registry[Profile] = Registry("profile", plugins="cpt_search.profiles", adopt=_adopt_profile)
 
 
 def shape_param_names() -> list[str]:

@@ -12,6 +12,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from cpt_search.errors import ConfigError
 from cpt_search.registry import Registry
 
 
@@ -47,12 +48,21 @@ def _nsga2_population(space: Any) -> int:
     return max(4, min(50, space.num_trials // 3))
 
 
-SAMPLERS: Registry[SamplerEntry] = Registry("sampler")
-
-
 def register_sampler(entry: SamplerEntry) -> SamplerEntry:
     """Add a sampler to :data:`SAMPLERS` (its name must be new); returns it."""
     return SAMPLERS.register(entry.name, entry)
+
+
+def _adopt_sampler(name: str, loaded: object) -> SamplerEntry:
+    if not isinstance(loaded, SamplerEntry) or loaded.name != name:
+        raise ConfigError("a cpt_search.samplers entry point must name a SamplerEntry whose name is the "
+                          "entry point's", key=name, value=loaded,
+                          fix=f"point it at SamplerEntry({name!r}, \"module:SamplerClass\", ...)")
+    return register_sampler(loaded)
+
+
+# Installed packages add samplers under the entry-point group ``cpt_search.samplers``.
+SAMPLERS: Registry[SamplerEntry] = Registry("sampler", plugins="cpt_search.samplers", adopt=_adopt_sampler)
 
 
 for _entry in (

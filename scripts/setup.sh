@@ -17,7 +17,7 @@ fi
 stamp="$VENV/.cpt_search_installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   # pip (not uv/poetry): torch==2.14.1 / torchvision==0.29.1 come from the local wheel cache here.
-  "$VENV/bin/python" -m pip install -q -e ".[test]"
+  "$VENV/bin/python" -m pip install -q -e ".[all,test]"
   touch "$stamp"
 fi
 # The fused C++ quantizer kernels (cpt_search/quant/native.py) need a C++ compiler and Python's

@@ -16,7 +16,7 @@ if os.environ.get("CI"):
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# Nothing in the suite may reach off the machine: Ray and MLflow phone home by default (STACK.md).
+# Nothing in the suite may reach off the machine: Ray and MLflow phone home by default (see cpt_search/search/environment.py).
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

@@ -1,4 +1,4 @@
-"""An independent, deliberately naive per-step implementation of REFERENCE §1, for differential tests.
+"""An independent, deliberately naive per-step implementation of docs/method.md §1, for differential tests.
 
 Written straight from the formulas with ``math`` and Python's ``round`` (half to even), one step at a
 time, sharing no code with :mod:`cpt_search.schedule`.

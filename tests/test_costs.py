@@ -1,4 +1,4 @@
-"""The BitOPs cost model (REFERENCE §2)."""
+"""The BitOPs cost model (docs/method.md §2)."""
 
 import numpy as np
 import pytest
@@ -29,7 +29,7 @@ def test_schedule_cost_is_the_mean_of_step_costs():
 
 
 def test_cpt_paper_saving_against_static_8_8():
-    # CPT 3-8/8 vs static 8/8 saves about 36.7 % (REFERENCE §4).
+    # CPT 3-8/8 vs static 8/8 saves about 36.7 % (docs/method.md §4).
     saving = 1 - summarize_schedule(preset("CR", num_cycles=32), 64_000).relative_cost_vs_8_8
     assert saving == pytest.approx(0.367, abs=0.002)
 

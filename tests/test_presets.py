@@ -1,4 +1,4 @@
-"""The ten Better Schedules presets: mean bits and cost tiers of the REFERENCE table."""
+"""The ten Better Schedules presets: mean bits and cost tiers of docs/method.md §1."""
 
 import pytest
 
@@ -6,7 +6,7 @@ from cpt_search import PRESET_NAMES, preset, static
 from cpt_search.costs import summarize_schedule
 from cpt_search.presets import baseline_schedules, full_precision, preset_name
 
-# name: (mean bits, cost vs static 8/8), 3-8 bits, n = 8, g = 8, 64,000 steps (REFERENCE §1).
+# name: (mean bits, cost vs static 8/8), 3-8 bits, n = 8, g = 8, 64,000 steps (docs/method.md §1).
 REFERENCE_TABLE = {
     "CR": (5.50, 0.633), "CT": (5.50, 0.633), "LR": (5.50, 0.628), "LT": (5.50, 0.628),
     "ER": (6.83, 0.822), "ETH": (6.83, 0.822), "ETV": (5.50, 0.635),

@@ -16,7 +16,7 @@ def test_registry_lookup_filter_and_suggestion():
         registry.get("cora/gnc", where="space.yaml")
     assert str(info.value) == ("space.yaml: task='cora/gnc': unknown task; did you mean 'cora/gcn'? "
                                "known: cora/gcn, citeseer/gcn, digits/mlp")
-    with pytest.raises(ValueError, match="registered twice"):
+    with pytest.raises(ConfigError, match="registered twice"):
         registry.register("cora/gcn", 0)
 
 

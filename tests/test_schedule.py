@@ -1,4 +1,4 @@
-"""Exact schedule values: REFERENCE test vectors, a naive differential implementation, invariants."""
+"""Exact schedule values: the reference vectors of docs/method.md §1, a naive differential implementation, invariants."""
 
 import math
 import time
@@ -15,7 +15,7 @@ from cpt_search.presets import PRESET_NAMES
 from reference_schedule import bits_at, growth
 
 VECTOR_STEPS = [0, 1000, 2000, 4000, 6000, 7999, 8000, 10000, 12000, 16000, 63999]
-REFERENCE_VECTORS = {  # REFERENCE §1: 64,000 steps, n = 8, bits 3-8
+REFERENCE_VECTORS = {  # docs/method.md §1: 64,000 steps, n = 8, bits 3-8
     "CR": [3, 3, 4, 6, 7, 8, 3, 4, 6, 3, 8],
     "CT": [8, 8, 7, 6, 4, 3, 3, 4, 6, 8, 8],
     "ER": [3, 5, 6, 7, 8, 8, 3, 6, 7, 3, 8],

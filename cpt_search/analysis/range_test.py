@@ -33,6 +33,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from cpt_search.errors import ConfigError
+from cpt_search.profiles import PROFILES
+from cpt_search.schedule import FLIPS, FORMS
 
 DEFAULT_Z = 3.0
 DEFAULT_MIN_FRAC = 0.5
@@ -171,9 +173,9 @@ def space_from_range_test(task: str, budget: str, min_bits: int, max_bits: int, 
         "trials": int(trials),
         "concurrency": int(concurrency),
         "schedule": {
-            "profile": {"choices": ["cosine", "linear", "exp", "rex"]},
-            "form": {"choices": ["repeated", "triangular"]},
-            "flip": {"choices": ["vertical", "horizontal"]},
+            "profile": {"choices": PROFILES.names()},  # every registered profile
+            "form": {"choices": list(FORMS)},
+            "flip": {"choices": list(FLIPS)},
             "num_cycles": {"low": 2, "high": 32, "log": True},
             "min_bits": {"low": int(min_bits), "high": int(min(min_bits + 2, max_bits - 1))},
             "max_bits": int(max_bits),

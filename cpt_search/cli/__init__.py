@@ -18,6 +18,7 @@ from typing import Self
 import click
 
 from cpt_search.errors import CptSearchError
+from cpt_search.extras import missing_dependency
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,14 @@ def _run(args: list[str], debug: bool) -> int:
         if debug:
             traceback.print_exc()
         raise _UserError(str(error), 2) from None
+    except ModuleNotFoundError as error:
+        # The torch-free core installs without the heavy extras (cpt_search.extras).
+        missing = missing_dependency(error)
+        if missing is None:
+            raise
+        if debug:
+            traceback.print_exc()
+        raise _UserError(str(missing), 2) from None
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return 130

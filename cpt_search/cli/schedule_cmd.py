@@ -17,7 +17,7 @@ from cpt_search.output_paths import check_plot_path, writing
 from cpt_search.plotting import sparkline
 from cpt_search.schedule import Schedule
 
-DEFAULT_TOTAL_STEPS = 64_000  # the REFERENCE's test-vector length
+DEFAULT_TOTAL_STEPS = 64_000  # the length of the reference vectors (docs/method.md §1)
 
 
 @click.command()

@@ -39,7 +39,7 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--schedule-file", type=click.Path(dir_okay=False),
                      help="A schedule exported by 'cpt-search export'."),
         click.option("--preset", help="A Better Schedules preset: CR CT LR LT ER ETH ETV RR RTV RTH."),
-        click.option("--profile", help="Growth profile: cosine, linear, exp, rex."),
+        click.option("--profile", help="Growth profile: a registered name (an unknown one lists them all)."),
         click.option("--form", help="repeated (saw-tooth) or triangular."),
         click.option("--flip", help="Triangle decay half: vertical or horizontal."),
         click.option("--cycles", "num_cycles", type=int, help="Number of periods n [default: 8]."),

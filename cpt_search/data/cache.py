@@ -1,7 +1,7 @@
 """The cache of prepared datasets, built once and safely under concurrency.
 
 Two trials that start at the same moment must not both process a dataset, nor read a half-written
-file (STACK.md: two PyG ``Planetoid`` processings of one folder raced). :func:`build_once` takes a
+file (two PyG ``Planetoid`` processings of one folder were seen to race). :func:`build_once` takes a
 file lock and builds into a temporary path that is renamed into place, so readers only ever see a
 complete result, even if a builder is killed half-way.
 """

@@ -1,7 +1,7 @@
 """Cora and CiteSeer (Planetoid split) from the raw ``ind.<name>.*`` files, processed once by PyG.
 
 torch-geometric's ``Planetoid(ROOT, "Cora")`` reads ``ROOT/Cora/raw/`` and writes
-``ROOT/Cora/processed/``; two trials processing one folder at once raced (STACK.md), so processing
+``ROOT/Cora/processed/``; two trials processing one folder at once raced (seen here), so processing
 happens once in the cache under a lock, into a temporary folder that is then renamed.
 """
 

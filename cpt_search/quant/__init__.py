@@ -1,4 +1,4 @@
-"""Fake quantization for cyclic precision training (REFERENCE §3).
+"""Fake quantization for cyclic precision training (docs/method.md §3).
 
 ::
 

@@ -14,7 +14,7 @@ BACKENDS = ("native", "eager", "compile")
 
 @dataclass(frozen=True)
 class QuantConfig:
-    """Which layers to quantize and how (REFERENCE §3).
+    """Which layers to quantize and how (docs/method.md §3).
 
     Attributes:
         quantize_first_layer: quantize the first supported layer (CIFAR models in both papers do;

@@ -1,4 +1,4 @@
-"""Autograd wiring of the quantizers (REFERENCE §3).
+"""Autograd wiring of the quantizers (docs/method.md §3).
 
 * :class:`StraightThrough`: the forward value is a precomputed fake-quantized tensor, the backward is
   the identity onto the unquantized input (the straight-through estimator used by both papers for

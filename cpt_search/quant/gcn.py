@@ -1,6 +1,6 @@
 """Quantized twin of torch-geometric's ``GCNConv`` (imported only when torch-geometric is in use).
 
-REFERENCE §3 for GNNs: the graph convolution's weight (per output channel), its input node features
+docs/method.md §3 for GNNs: the graph convolution's weight (per output channel), its input node features
 (per tensor) and its bias (per tensor) at ``bits``, the error at its output at ``grad_bits``;
 neighbour aggregation and the symmetric normalisation stay FP32. ``GCNConv.lin`` is torch-geometric's
 own ``Linear`` (not ``nn.Linear``), so the twin applies the linear map itself with the quantized

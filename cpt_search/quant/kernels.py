@@ -1,4 +1,4 @@
-"""Range-based uniform fake quantization, the arithmetic of REFERENCE §3, tuned for eager CPU.
+"""Range-based uniform fake quantization, the arithmetic of docs/method.md §3, tuned for eager CPU.
 
 Every function here works on plain tensors under ``torch.no_grad()``; the autograd wiring
 (straight-through estimators, the error quantizer) lives in :mod:`cpt_search.quant.functions`.

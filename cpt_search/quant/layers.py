@@ -3,7 +3,7 @@
 A twin is the original module object with its class switched to a subclass (the way
 ``torch.nn.utils.parametrize`` does it), so parameters, hooks, and every reference to the module stay
 valid, an optimizer built before :func:`cpt_search.quant.quantize_` keeps working, and the swap can be
-undone. Per layer and step (REFERENCE §3):
+undone. Per layer and step (docs/method.md §3):
 
 * weights: per output channel min/max, round to nearest, straight-through backward;
 * inputs (activations): per-tensor min/max of the batch in training, a running (EMA) min and range in

@@ -1,6 +1,6 @@
 """Count the multiply-accumulates of every linear map in a model, per sample, by running it once.
 
-The cost model (:mod:`cpt_search.costs`, REFERENCE §2) charges each layer ``M * (b^2 + 2 b g)`` bit
+The cost model (:mod:`cpt_search.costs`, docs/method.md §2) charges each layer ``M * (b^2 + 2 b g)`` bit
 operations per sample and step, with ``M`` its forward MACs per sample; this module measures ``M``
 with forward hooks on one example batch, so shapes that only exist at run time (a graph's node count,
 a sequence length, calls per step of a recurrent cell) are counted as they really occur.

@@ -5,7 +5,7 @@ per step of the formula. ``native_kernels.cpp`` does the elementwise part in one
 the noise, write the result), parallel over torch's own OpenMP threads; the range still comes from
 ``amin``/``amax``. On ResNet-20 activations this halves the quantizers' time
 (``benchmarks/quant_overhead.py`` prints the effect on whole training steps). Round-to-nearest is the
-eager result bit for bit; stochastic rounding evaluates REFERENCE §3's formula in its own order.
+eager result bit for bit; stochastic rounding evaluates docs/method.md §3's formula in its own order.
 
 The extension is compiled with ``torch.utils.cpp_extension.load_inline`` on first use on a machine
 (about 20 s; ``scripts/setup.sh`` does it ahead of time with ``python -m cpt_search.quant.native``) and

@@ -1,4 +1,4 @@
-// Fused fake-quantization passes for float32 CPU tensors (REFERENCE §3), loaded by native.py.
+// Fused fake-quantization passes for float32 CPU tensors (docs/method.md §3), loaded by native.py.
 //
 // The eager chain (subtract, scale, round, clamp, rescale, shift) walks a tensor five to seven times;
 // each function here walks it once, reading x (and the noise) and writing the result. The range

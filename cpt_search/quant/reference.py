@@ -1,13 +1,13 @@
 """The papers' quantizer written the straightforward way: the oracle for tests, the baseline for speed.
 
-This is REFERENCE §3 evaluated literally, in the elementwise style of CPT's ``quantize.py``
+This is docs/method.md §3 evaluated literally, in the elementwise style of CPT's ``quantize.py``
 (github.com/GATECH-EIC/CPT, itself from Hoffer et al.'s quantized.pytorch): clone, subtract the min,
 divide by the scale, add fresh ``uniform_(-0.5, 0.5)`` noise when stochastic, round, clamp, multiply,
 add, with the range from ``min()``/``max()`` kept as tensors. Same semantics as
 :mod:`cpt_search.quant.kernels` (per-tensor errors and activations, per-channel weights), none of its
 tuning. Differences from CPT's code, on purpose: CPT's ``conv2d_biprec`` runs the convolution twice so
 that only the input gradient sees the quantized error, and it averages per-sample gradient ranges;
-REFERENCE §3 (and this project) quantize the error once, per tensor, for both gradients.
+docs/method.md §3 (and this project) quantize the error once, per tensor, for both gradients.
 
 ``quantize_reference_(model, config)`` swaps layers for twins that use these functions, so benchmarks
 can time the papers' style against the tuned one on the same model.
@@ -34,7 +34,7 @@ def fake_quant(
     stochastic: bool = False,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """REFERENCE §3 verbatim: per-tensor range ``[lo, hi]`` (default: ``x``'s own min and max)."""
+    """docs/method.md §3 verbatim: per-tensor range ``[lo, hi]`` (default: ``x``'s own min and max)."""
     with torch.no_grad():
         lo = x.min() if lo is None else torch.as_tensor(lo, dtype=x.dtype, device=x.device)
         hi = x.max() if hi is None else torch.as_tensor(hi, dtype=x.dtype, device=x.device)
@@ -49,7 +49,7 @@ def fake_quant(
 
 
 def fake_quant_per_channel(w: torch.Tensor, bits: int) -> torch.Tensor:
-    """REFERENCE §3 for weights: one min/max per output channel (dim 0), round to nearest."""
+    """docs/method.md §3 for weights: one min/max per output channel (dim 0), round to nearest."""
     with torch.no_grad():
         flat = w.flatten(1)
         shape = (-1,) + (1,) * (w.dim() - 1)

@@ -1,10 +1,11 @@
 """A Ray session for a search, loopback-only, and the environment its processes need.
 
-Three things phone out by default (STACK.md): Ray probes an external address for its node IP and
-reports usage stats, Ray 2.60 writes an auth token into the home directory, MLflow fetches a telemetry
-config. A local session therefore binds to 127.0.0.1, has no dashboard, caps its shared-memory object
-store and runs with the variables in :data:`OFFLINE_ENV`. ``--ray-address`` (or ``RAY_ADDRESS``) joins
-an existing cluster instead, which is then the user's to configure.
+Three things phone out by default (measured with Ray 2.60 and MLflow 3.17): Ray probes an external
+address for its node IP and reports usage stats, Ray 2.60 writes an auth token into the home
+directory, MLflow fetches a telemetry config. A local session therefore binds to 127.0.0.1, has no
+dashboard, caps its shared-memory object store and runs with the variables in :data:`OFFLINE_ENV`.
+``--ray-address`` (or ``RAY_ADDRESS``) joins an existing cluster instead, which is then the user's
+to configure.
 """
 
 from __future__ import annotations

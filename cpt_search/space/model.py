@@ -18,7 +18,7 @@ from cpt_search.space.sections import Constraints, Objective, Resources, Sampler
 
 # Relative cost is a property of the schedule over the run's steps; the exact step count is only
 # known once a task's data is loaded, so costs before training use this many steps. Rounding of
-# period boundaries makes the difference small (REFERENCE §1 quotes <= 0.001 for such changes).
+# period boundaries makes the difference small (docs/method.md §1 quotes <= 0.001 for such changes).
 NOMINAL_TOTAL_STEPS = 10_000
 
 

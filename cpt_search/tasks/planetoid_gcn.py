@@ -2,7 +2,7 @@
 
 16 hidden channels, dropout 0.5 on the input and hidden features, Adam at 0.01 with weight decay
 5e-4 on the first layer only (Kipf's setting). One epoch is one full-graph optimizer step, so a
-"sample" for the cost model is the whole graph. Both graph convolutions are quantized (REFERENCE §3:
+"sample" for the cost model is the whole graph. Both graph convolutions are quantized (docs/method.md §3:
 weight, node features and bias at b bits; aggregation and normalisation in FP32).
 """
 

@@ -33,7 +33,7 @@ class TextData:
 
 
 class ShakespeareLSTM(Task):
-    """Character-level language modelling; the decoder is quantized too (REFERENCE §3)."""
+    """Character-level language modelling; the decoder is quantized too (docs/method.md §3)."""
 
     quantize_first_layer = True
     quantize_last_layer = True

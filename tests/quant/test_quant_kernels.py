@@ -1,4 +1,4 @@
-"""The arithmetic of REFERENCE §3: levels, ranges, stochastic rounding.
+"""The arithmetic of docs/method.md §3: levels, ranges, stochastic rounding.
 
 Every activation/error quantizer test runs against both implementations: the eager ATen chains
 (:mod:`cpt_search.quant.kernels`) and the fused C++ kernels (:mod:`cpt_search.quant.native`).

@@ -61,7 +61,7 @@ def test_stochastic_is_the_formula_with_the_given_noise(layout, bits):
     x = _layouts()[layout]
     noise = torch.rand(x.numel(), generator=torch.Generator().manual_seed(bits)) - 0.5
     got = native.quantize_stochastic(x, bits, noise=noise)
-    # REFERENCE §3, op by op in float32 (noise is read in x's storage order)
+    # docs/method.md §3, op by op in float32 (noise is read in x's storage order)
     lo, hi = x.min().item(), x.max().item()
     scale, inverse = kernels.scale_and_inverse(lo, hi, bits)
     noise_like_x = noise.as_strided(x.shape, x.stride())

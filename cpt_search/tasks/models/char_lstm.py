@@ -2,7 +2,7 @@
 
 ``nn.LSTM`` fuses its matrices into one opaque kernel that a module-level quantizer cannot reach;
 writing the cell out makes the input map, the recurrent map and the decoder ordinary linear layers
-(quantized, as in REFERENCE §3) while the embedding and the gate nonlinearities stay FP32.
+(quantized, as in docs/method.md §3) while the embedding and the gate nonlinearities stay FP32.
 """
 
 from __future__ import annotations
