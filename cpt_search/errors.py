@@ -84,3 +84,7 @@ class DataError(CptSearchError):
 
 class TrackingError(CptSearchError):
     """An MLflow store or Optuna storage that cannot be used."""
+
+
+class MissingExtraError(CptSearchError, ImportError):
+    """An optional package that a feature needs is not installed; the fix names the extra."""
