@@ -1,7 +1,9 @@
 """cpt_search: find the best precision schedule for cyclic precision training.
 
 The top level is torch-free: it exposes the schedule family, the presets, the cost model and the
-exported-config loader. Training, search and tracking live in subpackages imported on demand.
+exported-config loader. Training, search and tracking live in subpackages imported on demand;
+:func:`apply_schedule` (plain PyTorch, :mod:`cpt_search.integrations.pytorch`) imports torch when
+first used.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cpt_search.schedule import Schedule
 
 __all__ = [
     "CptSearchError",
+    "apply_schedule",
     "PRESET_NAMES",
     "Schedule",
     "__version__",
@@ -29,3 +32,16 @@ __all__ = [
     "save_schedule",
     "static",
 ]
+
+_LAZY = {"apply_schedule": "cpt_search.integrations.pytorch"}  # name -> module; imports torch
+
+
+def __getattr__(name: str):
+    """Names whose modules import torch, resolved on first use (PEP 562)."""
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cpt_search' has no attribute {name!r}")

@@ -34,7 +34,10 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "num_cycles": (int,), "min_bits": (int,), "max_bits": (int,),
     "min_grad_bits": (int,), "max_grad_bits": (int,),
     "warmup_frac": (float, int), "warmup_bits": (int, type(None)), "warmup_grad_bits": (int, type(None)),
+    "cooldown_frac": (float, int), "cooldown_bits": (int, type(None)), "cooldown_grad_bits": (int, type(None)),
 }
+# Fields a file may leave out: files written before the closing phase existed have none (= off).
+OPTIONAL_FIELDS = ("cooldown_frac", "cooldown_bits", "cooldown_grad_bits")
 
 
 def schedule_document(schedule: Schedule, provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -68,8 +71,8 @@ def load_schedule_document(path: str | Path) -> tuple[Schedule, dict[str, Any]]:
 
     The file is read within :mod:`cpt_search.yaml_io`'s bounds and checked strictly: the version is
     the integer :data:`SCHEMA_VERSION` (``true`` is not 1), and ``schedule`` carries every field
-    :meth:`Schedule.to_dict` writes, each of the right type, so a truncated or hand-edited file
-    fails with one line instead of silently training CR 3-8/8 (the defaults).
+    :meth:`Schedule.to_dict` writes (the cool-down fields may be absent: off), each of the right
+    type, so a truncated or hand-edited file fails with one line instead of silently training CR 3-8/8 (the defaults).
     """
     path = Path(path)
     where = str(path)
@@ -105,7 +108,7 @@ def _schedule_section(section: Any, where: str) -> Schedule:
     if unknown:  # before "missing": a misspelt key is the likelier mistake
         raise ConfigError("unknown schedule parameter", where=where, key=str(unknown[0]),
                           fix=f"use keys from: {', '.join(Schedule.keys())}")
-    missing = [key for key in Schedule.FIELDS if key not in section]
+    missing = [key for key in Schedule.FIELDS if key not in section and key not in OPTIONAL_FIELDS]
     if missing:
         raise ConfigError(f"required schedule parameter is missing (an exported file carries all of "
                           f"{', '.join(Schedule.FIELDS)})", where=where, key=missing[0],

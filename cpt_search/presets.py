@@ -52,8 +52,10 @@ def preset(
     max_grad_bits: int | None = None,
     warmup_frac: float = 0.0,
     warmup_bits: int | None = None,
+    cooldown_frac: float = 0.0,
+    cooldown_bits: int | None = None,
 ) -> Schedule:
-    """The preset ``name`` (e.g. ``"CR"``) with the given bounds, cycles and warm-up.
+    """The preset ``name`` (e.g. ``"CR"``) with the given bounds, cycles, warm-up and cool-down.
 
     ``max_grad_bits`` defaults to ``min_grad_bits``: both papers hold the gradient precision constant.
     """
@@ -69,6 +71,8 @@ def preset(
         max_grad_bits=min_grad_bits if max_grad_bits is None else max_grad_bits,
         warmup_frac=warmup_frac,
         warmup_bits=warmup_bits,
+        cooldown_frac=cooldown_frac,
+        cooldown_bits=cooldown_bits,
     )
 
 

@@ -3,16 +3,25 @@
 Phases of one schedule over ``total_steps`` steps:
 
 1. **warm-up** (optional): the first ``W = round(warmup_frac * total_steps)`` steps run at
-   ``warmup_bits`` (32 = full precision), so the critical early period is not impaired.
-2. **cycles**: the remaining ``S = total_steps - W`` steps are split into ``num_cycles`` periods of
-   ``T = ceil(S / num_cycles)`` steps. Inside a period at position ``z = (t' mod T) / T``:
+   ``warmup_bits`` (32 = full precision), so the critical early period is not impaired. Full
+   precision first, then quantized training, is also what Compute-Optimal QAT (Dremov et al. 2025,
+   arXiv 2509.22935) finds best, with a quantized fraction that depends on the compute budget.
+2. **cycles**: the ``S = total_steps - W - C`` steps between warm-up and cool-down are split into
+   ``num_cycles`` periods of ``T = ceil(S / num_cycles)`` steps. Inside a period at position
+   ``z = (t' mod T) / T``:
 
    - ``repeated``: every period grows, ``g(z) = min + (max - min) * shape(z)`` (a saw-tooth; CPT);
    - ``triangular``: even periods decay and odd periods grow, so a triangle is two periods and the
      schedule starts at ``max``. The decay half mirrors the growth half ``vertical``-ly
      (``min + max - g(z)``) or ``horizontal``-ly (``g(1 - z)``).
 
-3. **rounding**: half to even (``numpy.rint``), as the papers' ``round()`` does.
+3. **cool-down** (optional): the last ``C = round(cooldown_frac * total_steps)`` steps run at
+   ``cooldown_bits`` forward and ``cooldown_grad_bits`` for the errors: a switch to higher
+   precision late in training, as FP4 All the Way (Chmiel et al. 2025, arXiv 2505.19115) does to
+   close the gap of 4-bit training. The gradient bits follow the warm-up's rule: 32 when the
+   cool-down is full precision, else the gradient track's top (``max_grad_bits``), so a closing
+   phase never quantizes errors more coarsely than the cycles did.
+4. **rounding**: half to even (``numpy.rint``), as the papers' ``round()`` does.
 
 The gradient track has its own bounds and the same shape. A schedule with equal bounds is a static
 baseline; 32/32 is full precision.
@@ -51,6 +60,11 @@ class Schedule:
         warmup_bits: forward bits during warm-up; ``None`` means ``max_bits``.
         warmup_grad_bits: gradient bits during warm-up; ``None`` means 32 when ``warmup_bits`` is 32
             (a full-precision warm-up) and ``max_grad_bits`` otherwise.
+        cooldown_frac: fraction of training run at ``cooldown_bits`` after the cycles,
+            ``0 <= f < 1`` and ``warmup_frac + cooldown_frac < 1``; 0 (the default) = no cool-down.
+        cooldown_bits: forward bits during cool-down; ``None`` means ``max_bits``.
+        cooldown_grad_bits: gradient bits during cool-down; ``None`` means 32 when ``cooldown_bits``
+            is 32 and ``max_grad_bits`` otherwise (the warm-up's rule).
         shape: the profile's shape constants (``{"exp_rate": 4.0}`` for ``exp``); omitted ones take
             the profile's defaults (:attr:`cpt_search.profiles.Profile.params`). Stored as sorted
             ``(name, value)`` pairs so the schedule stays hashable; :attr:`shape_params` is the dict.
@@ -67,6 +81,9 @@ class Schedule:
     warmup_frac: float = 0.0
     warmup_bits: int | None = None
     warmup_grad_bits: int | None = None
+    cooldown_frac: float = 0.0
+    cooldown_bits: int | None = None
+    cooldown_grad_bits: int | None = None
     shape: tuple[tuple[str, float], ...] | Mapping[str, float] = ()
 
     FIELDS: ClassVar[tuple[str, ...]]
@@ -89,6 +106,19 @@ class Schedule:
             full = self.warmup_bits == FULL_PRECISION_BITS
             set_("warmup_grad_bits", FULL_PRECISION_BITS if full else self.max_grad_bits)
         set_("warmup_grad_bits", check_bits("warmup_grad_bits", self.warmup_grad_bits))
+        set_("cooldown_frac", _check_float("cooldown_frac", self.cooldown_frac, "0 <= cooldown_frac < 1",
+                                           lambda f: 0.0 <= f < 1.0))
+        if self.warmup_frac + self.cooldown_frac >= 1.0:
+            raise ConfigError(f"warmup_frac + cooldown_frac < 1 must hold, but got (warmup_frac="
+                              f"{self.warmup_frac:g}, cooldown_frac={self.cooldown_frac:g})",
+                              key="cooldown_frac", value=self.cooldown_frac,
+                              fix="shorten the warm-up or the cool-down so that cycles remain")
+        cooldown_bits = self.max_bits if self.cooldown_bits is None else self.cooldown_bits
+        set_("cooldown_bits", check_bits("cooldown_bits", cooldown_bits))
+        if self.cooldown_grad_bits is None:
+            full = self.cooldown_bits == FULL_PRECISION_BITS
+            set_("cooldown_grad_bits", FULL_PRECISION_BITS if full else self.max_grad_bits)
+        set_("cooldown_grad_bits", check_bits("cooldown_grad_bits", self.cooldown_grad_bits))
         given = dict(self.shape)
         for key in given:
             if key not in profile.params:
@@ -109,6 +139,10 @@ class Schedule:
         """``W = round(warmup_frac * total_steps)``, rounded half to even."""
         return int(np.rint(self.warmup_frac * _check_total_steps(total_steps)))
 
+    def cooldown_steps(self, total_steps: int) -> int:
+        """``C = round(cooldown_frac * total_steps)``, rounded half to even."""
+        return int(np.rint(self.cooldown_frac * _check_total_steps(total_steps)))
+
     def period_steps(self, total_steps: int) -> int:
         """Period length ``T = ceil(S / num_cycles)`` of the cyclic phase, in steps."""
         cycle_steps = self._cycle_steps(total_steps)
@@ -127,10 +161,12 @@ class Schedule:
         z = (cycle_t % period) / period
         grow = (cycle_t // period) % 2 == 1 if self.form == "triangular" else np.ones(z.shape, bool)
         in_warmup = steps < warmup
+        in_cooldown = steps >= total_steps - self.cooldown_steps(total_steps)
         bits = self._track(z, grow, self.min_bits, self.max_bits)
         grad_bits = self._track(z, grow, self.min_grad_bits, self.max_grad_bits)
-        bits = np.where(in_warmup, self.warmup_bits, bits)
-        grad_bits = np.where(in_warmup, self.warmup_grad_bits, grad_bits)
+        bits = np.where(in_warmup, self.warmup_bits, np.where(in_cooldown, self.cooldown_bits, bits))
+        grad_bits = np.where(in_warmup, self.warmup_grad_bits,
+                             np.where(in_cooldown, self.cooldown_grad_bits, grad_bits))
         return bits.astype(np.int64), grad_bits.astype(np.int64)
 
     def bits_at(self, step: int, total_steps: int) -> tuple[int, int]:
@@ -143,13 +179,15 @@ class Schedule:
         return int(bits[0]), int(grad_bits[0])
 
     def _cycle_steps(self, total_steps: int) -> int:
-        cycle_steps = _check_total_steps(total_steps) - self.warmup_steps(total_steps)
+        warmup, cooldown = self.warmup_steps(total_steps), self.cooldown_steps(total_steps)
+        cycle_steps = _check_total_steps(total_steps) - warmup - cooldown
         if cycle_steps < self.num_cycles:
+            closing = f" and a cool-down of {cooldown} steps" if cooldown else ""
             raise ConfigError(
                 "the steps after warm-up must be at least num_cycles (one step per period)",
                 key="total_steps", value=total_steps,
                 fix=f"use total_steps >= {self.num_cycles} after a warm-up of "
-                    f"{self.warmup_steps(total_steps)} steps, or fewer cycles",
+                    f"{warmup} steps{closing}, or fewer cycles",
             )
         return cycle_steps
 
@@ -191,13 +229,21 @@ class Schedule:
         if self.warmup_frac > 0 and not (self.is_static and self.warmup_bits == self.max_bits
                                          and self.warmup_grad_bits == self.max_grad_bits):
             text += f" +warmup {self.warmup_frac:g}@{self.warmup_bits}"
+        if self.cooldown_frac > 0 and not self._no_op_cooldown:
+            text += f" +cooldown {self.cooldown_frac:g}@{self.cooldown_bits}"
         return text
+
+    @property
+    def _no_op_cooldown(self) -> bool:
+        """A static schedule cooled down at its own bits: the cool-down changes no step."""
+        return self.is_static and (self.cooldown_bits, self.cooldown_grad_bits) == (
+            self.max_bits, self.max_grad_bits)
 
     def canonical(self) -> "Schedule":
         """The same training schedule with every parameter that cannot change its tracks reset.
 
-        A static schedule's shape and cycles (and a warm-up at its own bits), a repeated schedule's
-        flip and the warm-up bits of a schedule without warm-up are free
+        A static schedule's shape and cycles (and a warm-up or cool-down at its own bits), a repeated
+        schedule's flip and the warm-up (cool-down) bits of a schedule without one are free
         parameters: ``s.tracks(n) == s.canonical().tracks(n)`` for every ``n`` that ``s`` accepts,
         and two schedules with equal canonical forms train identically.
         """
@@ -212,6 +258,8 @@ class Schedule:
             self.max_bits, self.max_grad_bits)  # a static schedule warmed up at its own bits
         if self.warmup_frac == 0.0 or no_op_warmup:
             changes.update(warmup_frac=0.0, warmup_bits=None, warmup_grad_bits=None)
+        if self.cooldown_frac == 0.0 or self._no_op_cooldown:
+            changes.update(cooldown_frac=0.0, cooldown_bits=None, cooldown_grad_bits=None)
         return self.replace(**changes) if changes else self
 
     # ------------------------------------------------------------------ serialisation

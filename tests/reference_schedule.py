@@ -24,13 +24,17 @@ def growth(profile: str, z: float, q0: int, q1: int, exp_rate: float = 4.0, beta
 
 
 def bits_at(t: int, total: int, profile: str, form: str, flip: str, n: int, q0: int, q1: int,
-            warmup_frac: float = 0.0, warmup_bits: int | None = None) -> int:
+            warmup_frac: float = 0.0, warmup_bits: int | None = None, cooldown_frac: float = 0.0,
+            cooldown_bits: int | None = None) -> int:
     w = round(warmup_frac * total)
+    c = round(cooldown_frac * total)
     if t < w:
         return q1 if warmup_bits is None else warmup_bits
+    if t >= total - c:
+        return q1 if cooldown_bits is None else cooldown_bits
     if q0 == q1:
         return q0
-    s = total - w
+    s = total - w - c
     period = math.ceil(s / n)
     tc = t - w
     z = (tc % period) / period

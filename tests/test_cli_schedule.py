@@ -27,6 +27,16 @@ def test_csv_is_exact(capsys):
     assert [int(r["step"]) for r in rows] == list(range(301))
 
 
+def test_cooldown_flags_are_exact(capsys):
+    code, out, _ = run_cli(capsys, "schedule", "--preset", "CR", "--cycles", "4", "--cooldown-frac", "0.2",
+                           "--cooldown-bits", "32", "--total-steps", "150", "--format", "csv")
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out)))
+    bits, grad = preset("CR", num_cycles=4, cooldown_frac=0.2, cooldown_bits=32).tracks(150)
+    assert [(int(r["bits"]), int(r["grad_bits"])) for r in rows] == list(zip(bits.tolist(), grad.tolist()))
+    assert [int(r["bits"]) for r in rows[-30:]] == [32] * 30
+
+
 def test_json_summary(capsys):
     code, out, _ = run_cli(capsys, "schedule", "--profile", "rex", "--form", "triangular", "--flip",
                            "horizontal", "--format", "json")
@@ -70,6 +80,9 @@ def test_schedule_file(tmp_path, capsys):
     (["--cycles", "0"], "--cycles=0: num_cycles >= 1 must hold"),
     (["--warmup-frac", "1.5"], "--warmup-frac=1.5: 0 <= warmup_frac < 1 must hold"),
     (["--warmup-frac", "-0.1"], "--warmup-frac=-0.1"),
+    (["--cooldown-frac", "1"], "--cooldown-frac=1.0: 0 <= cooldown_frac < 1 must hold"),
+    (["--warmup-frac", "0.6", "--cooldown-frac", "0.4"], "--cooldown-frac=0.4: warmup_frac + cooldown_frac"),
+    (["--cooldown-frac", "0.1", "--cooldown-bits", "0"], "--cooldown-bits=0: bits must be an integer"),
     (["--total-steps", "5"], "--total-steps=5: the steps after warm-up must be at least num_cycles"),
     (["--total-steps", "0"], "--total-steps=0"),
     (["--min-bits", "three"], "'three' is not a valid integer"),

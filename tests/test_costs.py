@@ -60,3 +60,24 @@ def test_full_precision_run_costs_exactly_fp32():
 def test_mismatched_tracks_are_rejected():
     with pytest.raises(ConfigError, match="equal-length"):
         training_bitops(np.array([8, 8]), np.array([8]), [], 1)
+
+
+def test_cooldown_cost_is_exact_step_by_step():
+    # 100 steps: 80 cycling CR 3-8/8 steps, then 20 at 32/32 (a full-precision close).
+    schedule = preset("CR", cooldown_frac=0.2, cooldown_bits=32)
+    cycles_bits, _ = preset("CR").tracks(80)
+    step_costs = [(b * b + 2 * b * 8) / 3072 for b in cycles_bits] + [1.0] * 20
+    summary = summarize_schedule(schedule, 100)
+    assert summary.relative_cost == pytest.approx(np.mean(step_costs), rel=1e-12)
+    assert summary.mean_grad_bits == pytest.approx((80 * 8 + 20 * 32) / 100)
+    layers = [LayerMacs("conv", 1000, True), LayerMacs("fc", 10, False)]
+    report = training_bitops(*schedule.tracks(100), layers, 4)
+    expected = 4 * sum(1000 * (b * b + 2 * b * g) + 10 * 3072 for b, g in zip(*schedule.tracks(100)))
+    assert report.bitops == expected
+    assert report.paper_bitops == 4 * 1010 * sum(c * 3072 for c in step_costs)
+
+
+def test_cooldown_at_max_bits_costs_like_that_many_top_steps():
+    closing = summarize_schedule(preset("CR", num_cycles=4, cooldown_frac=0.25), 400).relative_cost
+    cycles = summarize_schedule(preset("CR", num_cycles=4), 300).relative_cost
+    assert closing == pytest.approx(0.75 * cycles + 0.25 * relative_step_cost(8, 8), rel=1e-12)

@@ -42,3 +42,17 @@ def test_bad_files_fail_with_one_line(tmp_path, text, match):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="schedule file not found"):
         load_schedule(tmp_path / "nope.yaml")
+
+
+def test_cooldown_round_trip_and_files_without_it(tmp_path):
+    schedule = preset("CR", num_cycles=4, cooldown_frac=0.15, cooldown_bits=32)
+    path = save_schedule(tmp_path / "closing.yaml", schedule)
+    assert load_schedule(path) == schedule and load_schedule(path).tracks(100)[0][-1] == 32
+    # a file written before the closing phase existed (no cooldown keys) loads with it off
+    old = {k: v for k, v in preset("CR").to_dict().items() if not k.startswith("cooldown")}
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump({"cpt_search_schedule": 1, "schedule": old}))
+    assert load_schedule(tmp_path / "old.yaml") == preset("CR")
+    (tmp_path / "bad.yaml").write_text(
+        f"cpt_search_schedule: 1\nschedule: {_full(cooldown_frac='a lot')}\n")
+    with pytest.raises(ConfigError, match=r"cooldown_frac='a lot': must be float or int"):
+        load_schedule(tmp_path / "bad.yaml")

@@ -195,9 +195,10 @@ def test_unknown_profile_and_keys():
         num_cycles=st.integers(1, 12), min_bits=st.integers(1, 8), max_bits=st.integers(8, 12),
         min_grad_bits=st.integers(6, 8), max_grad_bits=st.integers(8, 9),
         warmup_frac=st.sampled_from([0.0, 0.1, 0.25]), warmup_bits=st.sampled_from([None, 4, 32]),
+        cooldown_frac=st.sampled_from([0.0, 0.1, 0.3]), cooldown_bits=st.sampled_from([None, 4, 32]),
         constants=st.fixed_dictionaries({"exp_rate": st.floats(0.5, 8), "rex_beta": st.floats(0, 0.99)}),
     ),
-    total=st.integers(30, 400),
+    total=st.integers(40, 400),
 )
 def test_canonical_schedule_trains_identically(schedule, total):
     canonical = schedule.canonical()
@@ -214,3 +215,70 @@ def test_canonical_merges_free_parameters():
     assert preset("RTH").canonical() != preset("RTV").canonical()  # rex triangles' flips differ
     assert static(5, 8).replace(warmup_frac=0.1).canonical() == static(5, 8)  # warm-up at 5/8 anyway
     assert static(5, 8).replace(warmup_frac=0.1, warmup_bits=32).canonical() != static(5, 8)
+
+
+# ---------------------------------------------------------------------- the closing phase (cool-down)
+
+
+@pytest.mark.parametrize("name", PRESET_NAMES)
+@pytest.mark.parametrize("total,cycles,warmup,cooldown,cooldown_bits", [
+    (1001, 3, 0.0, 0.1, 32),   # odd steps, full-precision close
+    (777, 5, 0.1, 0.25, None),  # warm-up and a cool-down at max bits
+    (97, 80, 0.0, 0.15, 16),   # one step per period between the phases
+])
+def test_cooldown_matches_the_naive_formula(name, total, cycles, warmup, cooldown, cooldown_bits):
+    schedule = preset(name, min_bits=2, max_bits=6, num_cycles=cycles, warmup_frac=warmup,
+                      cooldown_frac=cooldown, cooldown_bits=cooldown_bits)
+    naive = [bits_at(t, total, schedule.profile, schedule.form, schedule.flip, schedule.num_cycles,
+                     schedule.min_bits, schedule.max_bits, warmup, None, cooldown, cooldown_bits)
+             for t in range(total)]
+    assert schedule.tracks(total)[0].tolist() == naive
+
+
+def test_cooldown_is_the_last_steps_step_exact():
+    schedule = preset("CR", warmup_frac=0.125, warmup_bits=32, cooldown_frac=0.125, cooldown_bits=32)
+    bits, grad_bits = schedule.tracks(800)
+    assert schedule.cooldown_steps(800) == 100 and schedule.period_steps(800) == 75  # ceil(600 / 8)
+    assert bits[:100].tolist() == [32] * 100 and bits[700:].tolist() == [32] * 100
+    assert grad_bits[700:].tolist() == [32] * 100  # a full-precision close quantizes no errors
+    assert bits[100] == 3 and bits[699] != 32 and grad_bits[699] == 8
+    # the cycles are those of the same schedule without the phases, over the 600 steps between them
+    np.testing.assert_array_equal(bits[100:700], preset("CR").tracks(600)[0])
+
+
+def test_cooldown_step_count_rounds_half_to_even_and_grad_bits_follow_the_rule():
+    assert preset("CR", cooldown_frac=0.25).cooldown_steps(10) == 2  # 2.5 -> 2
+    assert preset("CR", cooldown_frac=0.35).cooldown_steps(10) == 4  # 3.5 -> 4
+    quantized = preset("CR", min_grad_bits=6, max_grad_bits=8, cooldown_frac=0.1, cooldown_bits=12)
+    assert (quantized.cooldown_bits, quantized.cooldown_grad_bits) == (12, 8)  # the grad track's top
+    assert preset("CR", cooldown_frac=0.1).cooldown_bits == 8  # None = max_bits
+    explicit = Schedule(cooldown_frac=0.1, cooldown_bits=32, cooldown_grad_bits=16)
+    assert explicit.tracks(100)[1][-1] == 16
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(cooldown_frac=1.0), r"cooldown_frac=1.0: 0 <= cooldown_frac < 1 must hold"),
+    (dict(cooldown_frac=-0.1), r"cooldown_frac=-0.1"),
+    (dict(warmup_frac=0.5, cooldown_frac=0.5), r"warmup_frac \+ cooldown_frac < 1 must hold"),
+    (dict(cooldown_bits=0), r"cooldown_bits=0: bits must be an integer in 1\.\.32"),
+])
+def test_invalid_cooldown_names_key_and_value(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        Schedule.from_dict(kwargs)
+
+
+def test_too_few_steps_between_the_phases_is_refused():
+    with pytest.raises(ConfigError, match=r"total_steps=20.*warm-up of 2 steps and a cool-down of 10"):
+        preset("CR", num_cycles=9, warmup_frac=0.1, cooldown_frac=0.5).tracks(20)
+
+
+def test_cooldown_label_round_trip_and_canonical_form():
+    schedule = preset("CR", cooldown_frac=0.1, cooldown_bits=32)
+    assert schedule.label == "CR 3-8/8 n=8 +cooldown 0.1@32"
+    assert Schedule.from_dict(schedule.to_dict()) == schedule
+    assert preset("CR").replace(cooldown_bits=32).canonical() == preset("CR")  # no cool-down: free
+    assert static(5, 8).replace(cooldown_frac=0.2).canonical() == static(5, 8)  # at its own bits
+    assert static(5, 8).replace(cooldown_frac=0.2, cooldown_bits=32).canonical() != static(5, 8)
+    for candidate in (static(5, 8).replace(cooldown_frac=0.2), preset("CR").replace(cooldown_bits=4)):
+        for track, canonical_track in zip(candidate.tracks(50), candidate.canonical().tracks(50)):
+            np.testing.assert_array_equal(track, canonical_track)

@@ -65,6 +65,7 @@ def _summary(schedule: Schedule, total_steps: int, bits: np.ndarray,
         "schedule": schedule.to_dict(),
         "total_steps": total_steps,
         "warmup_steps": schedule.warmup_steps(total_steps),
+        "cooldown_steps": schedule.cooldown_steps(total_steps),
         "period_steps": schedule.period_steps(total_steps),
         **summarize_tracks(bits, grad_bits).to_dict(),
         "min_bits_used": int(bits.min()),
@@ -88,7 +89,8 @@ def _text(schedule: Schedule, total_steps: int, bits: np.ndarray, grad_bits: np.
         f"{schedule.label}",
         "  " + "  ".join(f"{key}={value}" for key, value in params.items()),
         f"  {total_steps} steps: warm-up {summary['warmup_steps']}, "
-        f"period {summary['period_steps']} steps x {schedule.num_cycles}",
+        f"period {summary['period_steps']} steps x {schedule.num_cycles}, "
+        f"cool-down {summary['cooldown_steps']}",
         f"  mean bits {summary['mean_bits']:.3f}   mean grad bits {summary['mean_grad_bits']:.3f}",
         f"  cost vs FP32 {summary['relative_cost']:.4f}   vs static 8/8 "
         f"{summary['relative_cost_vs_8_8']:.3f}",

@@ -1,7 +1,7 @@
 """The schedule flags shared by ``cpt-search schedule`` and ``cpt-search train``.
 
 A schedule comes from exactly one source: an exported file (``--schedule-file``), a preset
-(``--preset``, optionally with bounds, cycles and warm-up), or explicit shape flags (``--profile``,
+(``--preset``, optionally with bounds, cycles, warm-up and cool-down), or explicit shape flags (``--profile``,
 ``--form``, ``--flip``, ...). With none of them, the original CPT schedule (CR 3-8/8, 8 cycles) is used.
 """
 
@@ -27,10 +27,12 @@ FIELD_FLAGS: dict[str, str] = {
     "max_grad_bits": "--max-grad-bits",
     "warmup_frac": "--warmup-frac",
     "warmup_bits": "--warmup-bits",
+    "cooldown_frac": "--cooldown-frac",
+    "cooldown_bits": "--cooldown-bits",
 }
 _SHAPE_FIELDS = ("profile", "form", "flip")
 _PRESET_ARGS = ("num_cycles", "min_bits", "max_bits", "min_grad_bits", "max_grad_bits",
-                "warmup_frac", "warmup_bits")
+                "warmup_frac", "warmup_bits", "cooldown_frac", "cooldown_bits")
 
 
 def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -52,6 +54,10 @@ def schedule_options(command: Callable[..., Any]) -> Callable[..., Any]:
                      help="Fraction of training at --warmup-bits before cycling [default: 0]."),
         click.option("--warmup-bits", type=int,
                      help="Forward bits during warm-up; 32 = full precision [default: --max-bits]."),
+        click.option("--cooldown-frac", type=float,
+                     help="Fraction of training at --cooldown-bits after cycling [default: 0]."),
+        click.option("--cooldown-bits", type=int,
+                     help="Forward bits during cool-down; 32 = full precision [default: --max-bits]."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -17,8 +17,9 @@ baseline for tests and benchmarks).
 """
 
 from cpt_search.quant.config import QuantConfig
-from cpt_search.quant.handle import QuantHandle, quantize_, supported_layers
+from cpt_search.quant.handle import QuantHandle, handle_of, quantize_, supported_layers
 from cpt_search.quant.layers import FULL_PRECISION_BITS
 from cpt_search.quant.macs import count_macs
 
-__all__ = ["FULL_PRECISION_BITS", "QuantConfig", "QuantHandle", "count_macs", "quantize_", "supported_layers"]
+__all__ = ["FULL_PRECISION_BITS", "QuantConfig", "QuantHandle", "count_macs", "handle_of", "quantize_",
+           "supported_layers"]

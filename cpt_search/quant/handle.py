@@ -177,6 +177,26 @@ class QuantHandle:
         return f"QuantHandle(layers={len(self._layers)}, bits={self._bits})"
 
 
+def handle_of(model: nn.Module) -> QuantHandle:
+    """A handle on the layers of a model that :func:`quantize_` already swapped.
+
+    For code that gets a quantized model without its handle (a trainer that re-creates a callback
+    on resume). Its ``config`` carries the layers' own settings (gradient quantization, activation
+    momentum, backend); which layers were left in FP32 is not recorded and shows as the defaults.
+
+    Raises:
+        ConfigError: the model holds no quantized layer.
+    """
+    layers = [(name, m) for name, m in model.named_modules() if isinstance(m, QuantLayer)]
+    if not layers:
+        raise ConfigError("the model holds no quantized layer", where="handle_of",
+                          fix="call quantize_(model) first")
+    first = layers[0][1]
+    config = QuantConfig(quantize_grads=first._quantize_grads, act_momentum=first._act_momentum,
+                         backend=first._backend)
+    return QuantHandle(model, config, layers)
+
+
 def _resolve_excluded(config: QuantConfig, names: list[str]) -> set[str]:
     excluded: set[str] = set()
     for pattern in config.exclude:

@@ -3,11 +3,11 @@
 Training cost is a per-step sum of products of forward and gradient bit-widths (Fu et al., ICLR 2021,
 Eq. 5; :mod:`cpt_search.costs`), so it grows with the bits of every step. No schedule of a space can
 therefore cost less than the static schedule at the lowest forward bits and the lowest gradient bits
-any of its steps can take (``min_bits``' low end, or a lower ``warmup_bits`` when warm-ups are
-allowed; ``min_grad_bits``' low end). That bound is exact when the space contains the static
-schedule (``bits_span`` down to 0), and a safe floor otherwise: a ``max_relative_cost`` below it is
-impossible and refused by ``cpt-search validate`` and ``cpt-search run`` instead of sampling
-infeasible schedules until the search gives up.
+any of its steps can take (``min_bits``' low end, or a lower ``warmup_bits`` / ``cooldown_bits``
+when warm-ups / cool-downs are allowed; ``min_grad_bits``' low end). That bound is exact when the
+space contains the static schedule (``bits_span`` down to 0), and a safe floor otherwise: a
+``max_relative_cost`` below it is impossible and refused by ``cpt-search validate`` and
+``cpt-search run`` instead of sampling infeasible schedules until the search gives up.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ def cost_floor(space: SearchSpace) -> CostFloor:
     from cpt_search.search.suggest import relative_cost_of
 
     forward = [_lowest(space, "min_bits")]
-    if _highest_warmup_frac(space) > 0.0:
-        warmup = [v for v in _possible(space, "warmup_bits") if v is not None]  # None = max_bits
-        forward += warmup
+    for phase in ("warmup", "cooldown"):
+        if _highest_frac(space, f"{phase}_frac") > 0.0:
+            forward += [v for v in _possible(space, f"{phase}_bits") if v is not None]  # None = max_bits
     forward_bits = int(min(forward))
     grad_bits = int(_lowest(space, "min_grad_bits"))
     static = Schedule(min_bits=forward_bits, max_bits=forward_bits, min_grad_bits=grad_bits,
@@ -85,9 +85,9 @@ def _lowest(space: SearchSpace, name: str) -> int:
     return min(v for v in _possible(space, name) if v is not None)
 
 
-def _highest_warmup_frac(space: SearchSpace) -> float:
-    values = [v for v in _possible(space, "warmup_frac") if v is not None]
-    dim = space.schedule["warmup_frac"]
+def _highest_frac(space: SearchSpace, name: str) -> float:
+    values = [v for v in _possible(space, name) if v is not None]
+    dim = space.schedule[name]
     if dim is not None and not isinstance(dim, (Fixed, Choices)):
         values.append(dim.bounds()[1])
     return float(max(values, default=0.0))

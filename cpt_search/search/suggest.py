@@ -3,7 +3,8 @@
 :func:`suggest_schedule` is the define-by-run function of a search: it asks the trial for each
 searched dimension of :class:`~cpt_search.space.SearchSpace` in a fixed order and builds the
 :class:`~cpt_search.schedule.Schedule`. Conditional dimensions are asked only when they matter
-(``flip`` for triangles of an asymmetric profile, ``warmup_bits`` when there is a warm-up, a
+(``flip`` for triangles of an asymmetric profile, ``warmup_bits`` when there is a warm-up,
+``cooldown_bits`` when there is a cool-down, a
 profile's shape constants for that profile), and the bit bounds are parametrised so every sample is valid.
 
 Trial user attributes it sets (read by the runner, the tracking and the samplers' constraints):
@@ -119,12 +120,15 @@ def schedule_from_params(space: SearchSpace, params: Mapping[str, Any]) -> Sched
     values = _values(space, params)
     fields: dict[str, Any] = {
         name: values[name] for name in ("profile", "form", "flip", "num_cycles", "min_bits",
-                                        "min_grad_bits", "warmup_frac", "warmup_bits")
+                                        "min_grad_bits", "warmup_frac", "warmup_bits",
+                                        "cooldown_frac", "cooldown_bits")
     }
     fields["max_bits"] = _upper(values, "")
     fields["max_grad_bits"] = _upper(values, "grad_")
     if fields["warmup_frac"] == 0.0:
         fields["warmup_bits"] = None  # no warm-up: keep the schedule canonical (label, equality)
+    if fields["cooldown_frac"] == 0.0:
+        fields["cooldown_bits"] = None
     # The profile's own shape constants (the others were not asked and do not matter).
     own = PROFILES.get(fields["profile"]).params
     fields.update({key: values[key] for key in own if values.get(key) is not None})
@@ -148,11 +152,12 @@ def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, A
         "min_grad_bits": schedule.min_grad_bits,
         "grad_bits_span": schedule.max_grad_bits - schedule.min_grad_bits,
         "max_grad_bits": schedule.max_grad_bits, "warmup_frac": schedule.warmup_frac,
-        "warmup_bits": schedule.warmup_bits, **schedule.shape_params,
+        "warmup_bits": schedule.warmup_bits, "cooldown_frac": schedule.cooldown_frac,
+        "cooldown_bits": schedule.cooldown_bits, **schedule.shape_params,
     }
-    warmup_dim = space.schedule["warmup_bits"]
-    if schedule.warmup_bits == schedule.max_bits and warmup_dim.contains(None):
-        targets["warmup_bits"] = None  # null means "max_bits" in a space
+    for phase in ("warmup_bits", "cooldown_bits"):
+        if targets[phase] == schedule.max_bits and space.schedule[phase].contains(None):
+            targets[phase] = None  # null means "max_bits" in a space
     dont_care = {"profile", "form", "flip", "num_cycles", *shape_param_names()} if static else set()
     params: dict[str, Any] = {}
     missing: list[str] = []
@@ -212,6 +217,8 @@ def _asked(name: str, dim: Dim, current: Mapping[str, Any]) -> bool:
             and not PROFILES.get(profile).symmetric
     if name == "warmup_bits":
         return (current.get("warmup_frac") or 0.0) > 0.0
+    if name == "cooldown_bits":
+        return (current.get("cooldown_frac") or 0.0) > 0.0
     owner = owner_of(name)
     if owner is not None:  # a shape constant: asked only for the profile that takes it
         return current.get("profile") == owner.name
@@ -268,8 +275,8 @@ def _neutral(name: str, dim: Dim) -> Any:
     # What an unasked conditional dimension contributes: schedule defaults keep labels canonical.
     if name == "flip":
         return "vertical"
-    if name == "warmup_bits" or owner_of(name) is not None:
-        return None  # no warm-up bits; a shape constant of another profile is not used
+    if name in ("warmup_bits", "cooldown_bits") or owner_of(name) is not None:
+        return None  # no warm-up (cool-down) bits; a shape constant of another profile is not used
     return _nearest(dim, None)
 
 

@@ -18,6 +18,7 @@ no warm-up)::
     min_grad_bits                likewise; grad_bits_span | max_grad_bits as for the forward bits
     warmup_frac                  a float in [0, 1), choices, or {low, high, log?, step?}
     warmup_bits                  bits of the warm-up (null = max_bits; 32 = full precision)
+    cooldown_frac, cooldown_bits a closing phase at the end, as warmup_frac / warmup_bits
     exp_rate, rex_beta, ...      a profile's shape constants (cpt_search.profiles), asked for it only
 
 Every sample of a valid space is a valid schedule: the bit bounds are parametrised so that

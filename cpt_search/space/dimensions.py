@@ -204,6 +204,9 @@ RULES: dict[str, _Rule] = {
     "warmup_frac": _Rule("float", 0.0, low=0.0, high=1.0, high_open=True,
                          help="fraction of training at warmup_bits first"),
     "warmup_bits": _bits(None, "warm-up bits (null = max_bits, 32 = FP32)", nullable=True),
+    "cooldown_frac": _Rule("float", 0.0, low=0.0, high=1.0, high_open=True,
+                           help="fraction of training at cooldown_bits last"),
+    "cooldown_bits": _bits(None, "cool-down bits (null = max_bits, 32 = FP32)", nullable=True),
 }
 
 

@@ -217,14 +217,24 @@ def _resolve_baseline(ctx: _Context, given: BaselineBits, schedule: ScheduleSpac
 
 
 def _check_cycles_fit(ctx: _Context, space: SearchSpace) -> None:
-    """Each period needs at least one step: ``num_cycles <= steps after the longest warm-up``."""
+    """Each period needs at least one step: ``num_cycles <= steps between the longest warm-up and
+    the longest cool-down``, and the two phases together leave some cycles."""
     warmup_high = space.schedule["warmup_frac"].bounds()[1]
+    cooldown_high = space.schedule["cooldown_frac"].bounds()[1]
+    if warmup_high + cooldown_high >= 1.0:
+        raise ctx.error(f"warmup_frac up to {warmup_high:g} and cooldown_frac up to {cooldown_high:g} "
+                        f"leave no steps for the cycles (warmup_frac + cooldown_frac < 1 must hold)",
+                        ("schedule", "cooldown_frac"), space.schedule["cooldown_frac"].to_yaml(),
+                        "lower the highest warmup_frac or cooldown_frac")
     cycles_high = space.schedule["num_cycles"].bounds()[1]
-    steps_after = space.cost_steps - round(warmup_high * space.cost_steps)
+    steps_after = space.cost_steps - round(warmup_high * space.cost_steps) \
+        - round(cooldown_high * space.cost_steps)
     if cycles_high > steps_after:
+        closing = " and cool-down" if cooldown_high > 0 else ""
         raise ctx.error(f"num_cycles up to {cycles_high} leaves periods without steps "
-                        f"({steps_after} steps after the warm-up)", ("schedule", "num_cycles"),
-                        space.schedule["num_cycles"].to_yaml(), "lower num_cycles or warmup_frac")
+                        f"({steps_after} steps after the warm-up{closing})", ("schedule", "num_cycles"),
+                        space.schedule["num_cycles"].to_yaml(),
+                        "lower num_cycles or warmup_frac" + (" or cooldown_frac" if closing else ""))
 
 
 __all__ = ["load_space", "parse_space"]

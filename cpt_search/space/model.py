@@ -161,6 +161,8 @@ def _condition(name: str) -> str:
         return f"  (only for triangular {'/'.join(asym)})"
     if name == "warmup_bits":
         return "  (only when warmup_frac > 0)"
+    if name == "cooldown_bits":
+        return "  (only when cooldown_frac > 0)"
     owner = owner_of(name)
     return f"  (only for profile {owner.name})" if owner is not None else ""
 

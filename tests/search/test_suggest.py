@@ -60,6 +60,8 @@ def spaces(draw):
     schedule["grad_bits_span"] = draw(st.sampled_from([0, [0, 2], {"low": 0, "high": 3}]))
     schedule["warmup_frac"] = draw(st.sampled_from([0.0, [0.0, 0.1], {"low": 0.0, "high": 0.4}]))
     schedule["warmup_bits"] = draw(st.sampled_from([None, 32, [None, 32], {"low": 4, "high": 16}]))
+    schedule["cooldown_frac"] = draw(st.sampled_from([0.0, [0.0, 0.1], {"low": 0.0, "high": 0.3}]))
+    schedule["cooldown_bits"] = draw(st.sampled_from([None, 32, [None, 32], {"low": 4, "high": 16}]))
     return parse_space({"task": "digits/mlp", "trials": 4, "schedule": schedule})
 
 
@@ -95,6 +97,9 @@ def test_every_suggested_schedule_is_valid_and_within_the_declared_bounds(space,
             assert within(dims["flip"], schedule.flip)
         if schedule.warmup_frac > 0 and dims["warmup_bits"].searched:
             assert "warmup_bits" in trial.params
+        assert within(dims["cooldown_frac"], schedule.cooldown_frac)
+        assert ("cooldown_bits" in trial.params) == (schedule.cooldown_frac > 0
+                                                     and dims["cooldown_bits"].searched)
         assert set(trial.params) <= set(dims.searched())
         # What the trial records is what was built.
         assert trial.user_attrs["schedule"] == schedule.to_dict()
@@ -120,6 +125,16 @@ def test_a_space_with_nothing_searched_suggests_nothing():
 def test_no_warmup_keeps_the_schedule_canonical():
     space = parse_space({"task": "digits/mlp", "trials": 1, "schedule": {"warmup_bits": 32}})
     assert suggest_schedule(space, study_for(space).ask()) == preset("CR")
+
+
+def test_no_cooldown_keeps_the_schedule_canonical_and_a_cooldown_asks_its_bits():
+    space = parse_space({"task": "digits/mlp", "trials": 1, "schedule": {"cooldown_bits": [16, 32]}})
+    assert suggest_schedule(space, study_for(space).ask()) == preset("CR")
+    space = parse_space({"task": "digits/mlp", "trials": 1,
+                         "schedule": {"cooldown_frac": [0.1], "cooldown_bits": [16, 32]}})
+    trial = study_for(space).ask()
+    schedule = suggest_schedule(space, trial)
+    assert schedule.cooldown_frac == 0.1 and schedule.cooldown_bits == trial.params["cooldown_bits"]
 
 
 # ---------------------------------------------------------------------- baselines
