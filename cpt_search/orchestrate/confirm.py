@@ -206,8 +206,9 @@ def _tell_recorder(store: Store, snapshot: Any) -> None:
     observers, recorder = make_observers(store, tracking=True)
     info = SearchInfo(name=snapshot.name, kind=SEARCH, metric_name=snapshot.metric_name,
                       higher_is_better=snapshot.higher_is_better, seeds=snapshot.seeds, params={})
-    observers.search_started(info)
+    observers.search_started(info)  # finds the experiment and parent run (and marks it RUNNING)
     observers.front_confirmed(snapshot.records, snapshot.front)
+    recorder.client.set_terminated(recorder.parent_run_id, status="FINISHED")
 
 
 def _plain_settings(settings: Any) -> dict[str, Any]:
