@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from cpt_search.records import FrontState, TrialRecord
+from cpt_search.records.confirmed import SearchFront
 from cpt_search.select import Candidate
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ class SearchObserver:
     ``search_started`` once; then per trial ``trial_started``, ``trial_epoch`` (per evaluated epoch)
     and ``trial_finished``, or ``trial_skipped`` for a schedule never trained (over the cost
     constraint); ``front_updated`` after every finished trial; ``records_synced`` at start and end
-    with every record; ``search_finished`` once; an analysis then ``report_written``.
+    with every record; ``search_finished`` once; an analysis then ``report_written``. A seed
+    confirmation (``cpt-search confirm``) calls ``search_started`` then ``front_confirmed``.
     """
 
     def search_started(self, info: SearchInfo) -> None:
@@ -96,6 +98,9 @@ class SearchObserver:
 
     def report_written(self, files: Sequence[Path], metrics: Mapping[str, float | None]) -> None:
         """An analysis wrote its report files (Markdown, CSV, JSON, PNG) and summary numbers."""
+
+    def front_confirmed(self, records: Sequence[TrialRecord], front: SearchFront) -> None:
+        """A seed confirmation of the search ended: ``front`` holds the confirmed values."""
 
 
 class ObserverGroup(SearchObserver):
@@ -146,3 +151,6 @@ class ObserverGroup(SearchObserver):
 
     def report_written(self, files: Sequence[Path], metrics: Mapping[str, float | None]) -> None:
         self._each("report_written", files, metrics)
+
+    def front_confirmed(self, records: Sequence[TrialRecord], front: SearchFront) -> None:
+        self._each("front_confirmed", records, front)

@@ -21,6 +21,7 @@ import click
 from cpt_search.cli.params import FiniteFloat, bounded_int
 from cpt_search.errors import ConfigError, TrackingError
 from cpt_search.limits import MAX_CONCURRENCY, MAX_TRIALS
+from cpt_search.records.confirmed import CONFIRM_FIELDS
 from cpt_search.store import DEFAULT_STORE_DIR, Store, experiment_name
 
 FRONT_FILTER = 'tags.pareto_front = "true"'
@@ -136,8 +137,10 @@ def _print_outcome(outcome, store_arg: str) -> None:
     click.echo(f"search {outcome.name!r} {state}: {p.finished}/{outcome.target_trials} trials "
                f"({p.complete} complete, {p.failed} failed, {p.infeasible} infeasible skipped), "
                f"{outcome.ran_now} in this run, {outcome.seconds:.0f} s")
-    click.echo(f"Pareto front ({len(outcome.front)} of {p.complete}), hypervolume {outcome.hypervolume:.4f}:")
-    click.echo(_front_table(outcome.front, outcome.metric_name))
+    kind = "seed-confirmed Pareto front" if outcome.front.confirmed is not None else "Pareto front"
+    click.echo(f"{kind} ({len(outcome.front.members)} of {p.complete}), hypervolume "
+               f"{outcome.front.hypervolume:.4f}:")
+    click.echo(_front_table(outcome.front))
     store_flag = "" if store_arg == DEFAULT_STORE_DIR else f" --store {store_arg}"
     click.echo("")
     click.echo(f"store        {outcome.store.root}")
@@ -153,27 +156,52 @@ def _print_outcome(outcome, store_arg: str) -> None:
 # ---------------------------------------------------------------------- front
 
 
-def _front_rows(front, metric_name: str) -> list[dict]:
-    return [{"trial": c.trial, "label": c.label, metric_name: c.metric, "bitops": c.bitops,
-             "relative_cost": c.relative_cost,
-             "relative_cost_vs_8_8": c.extra.get("relative_cost_vs_8_8"),
-             "baseline": c.baseline, "schedule": dict(c.schedule)} for c in front]
+def _front_rows(front) -> list[dict]:
+    """The members of a :class:`~cpt_search.records.confirmed.SearchFront` as plain rows (confirmed:
+    the metric is the seed-adjusted mean, beside seeds, mean, std, interval and P(front))."""
+    rows = []
+    for c in front.members:
+        row = {"trial": c.trial, "label": c.label, front.metric_name: c.metric, "bitops": c.bitops,
+               "relative_cost": c.relative_cost, "relative_cost_vs_8_8": c.extra.get("relative_cost_vs_8_8"),
+               "baseline": c.baseline}
+        if front.confirmed is not None:
+            row.update({key: c.extra.get(key) for key in CONFIRM_FIELDS})
+        row["schedule"] = dict(c.schedule)
+        rows.append(row)
+    return rows
 
 
-def _front_table(front, metric_name: str) -> str:
-    if not front:
+def _front_table(front) -> str:
+    if not front.members:
         return "  (empty: no trial has completed yet)"
-    lines = [f"{'trial':>5}  {metric_name[:14]:>14} {'GBitOPs':>11} {'rel.cost':>9} {'vs 8/8':>7}  "
-             f"{'':1}schedule"]
-    for c in front:
+    confirmed = front.confirmed is not None
+    head = f"{'trial':>5}  {front.metric_name[:14]:>14} {'GBitOPs':>11} {'rel.cost':>9} {'vs 8/8':>7}  "
+    if confirmed:
+        head += f"{'seeds':>5} {'mean':>7} {'std':>7} {'95% interval':>15} {'P(front)':>8}  "
+    lines = [head + " schedule"]
+    for c in front.members:
         vs88 = c.extra.get("relative_cost_vs_8_8")
         vs88_text = "-" if vs88 is None else f"{vs88:.3f}"
         mark = "*" if c.baseline else " "
-        lines.append(f"{c.trial:>5}  {c.metric:>14.4f} {c.bitops / 1e9:>11.3f} {c.relative_cost:>9.4f} "
-                     f"{vs88_text:>7}  {mark}{c.label}")
-    if any(c.baseline for c in front):
+        line = (f"{c.trial:>5}  {c.metric:>14.4f} {c.bitops / 1e9:>11.3f} {c.relative_cost:>9.4f} "
+                f"{vs88_text:>7}  ")
+        if confirmed:
+            extra = c.extra
+            interval = "-" if extra.get("ci_low") is None else f"{extra['ci_low']:.4f}-{extra['ci_high']:.4f}"
+            line += (f"{extra.get('n_seeds', 1):>5d} {extra.get('mean', c.metric):>7.4f} "
+                     f"{_number(extra.get('std')):>7} {interval:>15} {_number(extra.get('p_front'), 2):>8}  ")
+        lines.append(f"{line}{mark}{c.label}")
+    if any(c.baseline for c in front.members):
         lines.append("(* = an enqueued paper preset or static baseline)")
+    if confirmed:
+        settings = front.settings
+        lines.append(f"(confirmed on seeds {list(settings.seeds)}: {front.metric_name} is the mean with the "
+                     "seed effects removed; interval: 95 % Student t; P(front): paired bootstrap over seeds)")
     return "\n".join(lines)
+
+
+def _number(value, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 @click.command("front")
@@ -187,12 +215,13 @@ def front(name: str, store: str, fmt: str) -> None:
 
     _quiet_libraries(False)
     snapshot = load_search(Store.at(store), name)
-    rows = _front_rows(snapshot.front, snapshot.metric_name)
+    front = snapshot.front
+    rows = _front_rows(front)
     if fmt == "json":
         click.echo(json.dumps({"search": name, "task": snapshot.task, "budget": snapshot.budget,
-                               "metric_name": snapshot.metric_name,
-                               "higher_is_better": snapshot.higher_is_better,
-                               "hypervolume": snapshot.state.hypervolume, "front": rows}, indent=2))
+                               "metric_name": front.metric_name, "higher_is_better": front.higher_is_better,
+                               "hypervolume": front.hypervolume, "confirmed": front.confirmed is not None,
+                               "front": rows}, indent=2))
     elif fmt == "csv":
         buffer = io.StringIO()
         flat = [dict(row, schedule=json.dumps(row["schedule"], sort_keys=True)) for row in rows]
@@ -203,9 +232,10 @@ def front(name: str, store: str, fmt: str) -> None:
         click.echo(buffer.getvalue().rstrip("\n"))
     else:
         done = sum(1 for r in snapshot.records if r.finished)
+        kind = "seed-confirmed front" if front.confirmed is not None else "front"
         click.echo(f"search {name!r}: {snapshot.task} ({snapshot.budget}), {done} finished trials, "
-                   f"front of {len(snapshot.front)}, hypervolume {snapshot.state.hypervolume:.4f}")
-        click.echo(_front_table(snapshot.front, snapshot.metric_name))
+                   f"{kind} of {len(front.members)}, hypervolume {front.hypervolume:.4f}")
+        click.echo(_front_table(front))
 
 
 # ---------------------------------------------------------------------- export
@@ -235,7 +265,7 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
     check_output_path(output, flag="--output")  # before the store is read: a bad path is one line
     _quiet_libraries(False)
     snapshot = load_search(Store.at(store), name)
-    chosen = pick_candidate(snapshot.candidates, pick, higher_is_better=snapshot.higher_is_better,
+    chosen = pick_candidate(snapshot.front.choices, pick, higher_is_better=snapshot.higher_is_better,
                             max_relative_cost=max_relative_cost, min_metric=min_metric,
                             where=f"export {name}")
     schedule = Schedule.from_dict(chosen.schedule, where=f"search {name} trial {chosen.trial}")
@@ -245,6 +275,7 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
         "bitops": chosen.bitops, "relative_cost": chosen.relative_cost, "pick": pick,
         "filters": {"max_relative_cost": max_relative_cost, "min_metric": min_metric},
         "store": str(Store.at(store).root), "cpt_search_version": cpt_search.__version__,
+        **_confirmation_provenance(snapshot.front, chosen),
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     try:
@@ -256,6 +287,18 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
                f"{chosen.relative_cost:.4f} ({pick})")
     click.echo(f"retrain it:  cpt-search train --task {snapshot.task} --budget {snapshot.budget} "
                f"--schedule-file {path}")
+
+
+def _confirmation_provenance(front, chosen) -> dict:
+    """The seed confirmation behind an exported point (empty for a one-seed front)."""
+    if front.confirmed is None:
+        return {}
+    settings = front.settings
+    stats = {key: chosen.extra.get(key) for key in CONFIRM_FIELDS}
+    return {"confirmation": {
+        "metric": "mean over seeds with the seed effects removed (the value the front ranks by)",
+        "confirm_seeds": list(settings.seeds), "max_trainings": settings.max_trainings,
+        "alpha": settings.alpha, **stats}}
 
 
 # ---------------------------------------------------------------------- ui

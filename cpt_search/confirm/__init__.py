@@ -17,7 +17,7 @@ The rule (which candidates race, when one is ``on`` or ``off`` the front) is doc
 only, so it is tested without training anything.
 """
 
-from cpt_search.confirm.front import ConfirmedFront, FrontRow, confirmed_front
+from cpt_search.confirm.front import ConfirmedFront, confirmed_front
 from cpt_search.confirm.racing import OFF, ON, UNDECIDED, CandidateRecord, CandidateStats, RaceState, race
 from cpt_search.confirm.settings import ConfirmSettings, RaceCandidate
 
@@ -29,7 +29,6 @@ __all__ = [
                                        "CandidateStats",
                                        "ConfirmSettings",
                                        "ConfirmedFront",
-                                       "FrontRow",
                                        "RaceCandidate",
                                        "RaceState",
                                        "confirmed_front",

@@ -8,51 +8,14 @@ its interval and its probability of being non-dominated, rather than one being p
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+import dataclasses
+from dataclasses import dataclass
 
 import numpy as np
 
-from cpt_search.confirm.racing import OFF, RaceState
+from cpt_search.confirm.racing import OFF, CandidateRecord, RaceState
 from cpt_search.confirm.stats import front_probability
 from cpt_search.pareto import hypervolume_2d, pareto_mask, reference_point
-
-
-@dataclass(frozen=True)
-class FrontRow:
-    """One candidate as the CLI and exports show it.
-
-    Attributes:
-        id: the candidate's id.
-        cost: its exact cost.
-        status: ``"on"``, ``"off"`` or ``"undecided"`` (the race's verdict).
-        on_front: whether it is on the confirmed front.
-        n_seeds: seeds trained.
-        mean: plain mean over them.
-        std: sample std (``None`` with one seed).
-        ci_low, ci_high: 95 % Student-t interval of the mean (``None`` with one seed).
-        adjusted_mean: mean with the seed effects removed (what the front ranks by).
-        p_front: paired-bootstrap probability of being non-dominated among all candidates; ``None`` with
-            one seed (nothing to resample: the bootstrap would say 0 or 1 with no evidence behind it).
-        why: the race's one-line reason.
-    """
-
-    id: str
-    cost: float
-    status: str
-    on_front: bool
-    n_seeds: int
-    mean: float
-    std: float | None
-    ci_low: float | None
-    ci_high: float | None
-    adjusted_mean: float
-    p_front: float | None
-    why: str
-
-    def to_dict(self) -> dict[str, Any]:
-        """The row as a JSON-safe dict (``None`` where undefined)."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -63,13 +26,18 @@ class ConfirmedFront:
         ids: the members, cheapest first.
         hypervolume: area dominated by the members' ``(adjusted mean, cost)`` up to ``reference``.
         reference: ``(metric, cost)`` reference point of the hypervolume.
-        rows: every candidate, cheapest first (members and the rest).
+        rows: every candidate's record, cheapest first (members and the rest), with ``on_front`` and
+            ``stats.p_front`` filled in.
     """
 
     ids: tuple[str, ...]
     hypervolume: float
     reference: tuple[float, float]
-    rows: tuple[FrontRow, ...]
+    rows: tuple[CandidateRecord, ...]
+
+    def row(self, candidate_id: str) -> CandidateRecord | None:
+        """The row of one candidate (``None`` when it did not take part)."""
+        return next((row for row in self.rows if row.id == candidate_id), None)
 
 
 def confirmed_front(state: RaceState, reference: tuple[float, float] | None = None) -> ConfirmedFront:
@@ -96,11 +64,10 @@ def confirmed_front(state: RaceState, reference: tuple[float, float] | None = No
     order = sorted(range(len(records)), key=lambda i: (records[i].cost, -points[i, 0] if state.higher_is_better
                                                        else points[i, 0]))
     rows = tuple(
-        FrontRow(id=records[i].id, cost=records[i].cost, status=records[i].status, on_front=bool(member[i]),
-                 n_seeds=records[i].stats.n_seeds, mean=records[i].stats.mean, std=records[i].stats.std,
-                 ci_low=records[i].stats.ci_low, ci_high=records[i].stats.ci_high,
-                 adjusted_mean=records[i].stats.adjusted_mean,
-                 p_front=float(p_front[i]) if records[i].stats.n_seeds >= 2 else None, why=records[i].why)
+        dataclasses.replace(
+            records[i], on_front=bool(member[i]),
+            stats=dataclasses.replace(records[i].stats, p_front=float(p_front[i])
+                                      if records[i].stats.n_seeds >= 2 else None))
         for i in order)
     return ConfirmedFront(ids=tuple(row.id for row in rows if row.on_front), hypervolume=float(volume),
                           reference=(float(reference[0]), float(reference[1])), rows=rows)

@@ -52,10 +52,11 @@ non-dominated schedules ``off`` at ``alpha = 0.05`` (about 2 % at 0.01, for the 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ from cpt_search.confirm.stats import (
 from cpt_search.errors import ConfigError
 
 if TYPE_CHECKING:
-    from cpt_search.confirm.front import ConfirmedFront, FrontRow
+    from cpt_search.confirm.front import ConfirmedFront
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ STATUSES = (ON, OFF, UNDECIDED)
 
 @dataclass(frozen=True)
 class CandidateStats:
-    """A candidate's per-seed statistics (the front table's columns, less ``p_front``).
+    """A candidate's per-seed statistics (the front table's columns).
 
     Attributes:
         n_seeds: seeds trained.
@@ -92,6 +93,9 @@ class CandidateStats:
         ci_low, ci_high: 95 % Student-t interval of the mean; ``None`` with one seed.
         adjusted_mean: the mean with the seed effects removed (equal to ``mean`` for a candidate trained
             on every seed anyone was trained on); the race and the confirmed front rank by it.
+        p_front: paired-bootstrap probability of being non-dominated among all candidates, filled in by
+            :func:`cpt_search.confirm.front.confirmed_front`; ``None`` before that and with one seed
+            (nothing to resample: the bootstrap would say 0 or 1 with no evidence behind it).
     """
 
     n_seeds: int
@@ -100,11 +104,12 @@ class CandidateStats:
     ci_low: float | None
     ci_high: float | None
     adjusted_mean: float
+    p_front: float | None = None
 
 
 @dataclass(frozen=True)
 class CandidateRecord:
-    """Where one candidate stands after a round.
+    """Where one candidate stands after a round; also a row of the confirmed front's table.
 
     Attributes:
         id: the candidate's id.
@@ -113,6 +118,8 @@ class CandidateRecord:
         why: one line saying what decided the status (or what it still waits for).
         stats: its statistics.
         racing: whether it is in the race (on the front of the means, or plausibly near it).
+        on_front: whether it is on the confirmed front (``None`` until
+            :func:`cpt_search.confirm.front.confirmed_front` decides).
     """
 
     id: str
@@ -121,6 +128,15 @@ class CandidateRecord:
     why: str
     stats: CandidateStats
     racing: bool
+    on_front: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a flat JSON-safe dict (the statistics beside the verdict; ``None`` where undefined)."""
+        flat: dict[str, Any] = {"id": self.id, "cost": self.cost, "status": self.status,
+                                "on_front": self.on_front}
+        flat.update(dataclasses.asdict(self.stats))
+        flat["why"] = self.why
+        return flat
 
 
 @dataclass(frozen=True)
@@ -185,8 +201,8 @@ class RaceState:
 
         return confirmed_front(self, reference)
 
-    def rows(self) -> tuple[FrontRow, ...]:
-        """Plain rows for tables and exports, cheapest first (see :class:`cpt_search.confirm.front.FrontRow`)."""
+    def rows(self) -> tuple[CandidateRecord, ...]:
+        """The confirmed front's rows for tables and exports, cheapest first (:meth:`front`)."""
         return self.front().rows
 
 

@@ -24,8 +24,6 @@ from cpt_search.store import Store
 
 log = logging.getLogger(__name__)
 
-JOBS_ATTR = "jobs_enqueued"
-
 
 @dataclass(frozen=True)
 class AnalysisRequest:
@@ -118,10 +116,12 @@ def _run_locked(jobs, request, task, data_root, store, kind, params, on_outcome)
                                   {"kind": kind, **{k: _plain(v) for k, v in params.items()}},
                                   what="analysis")
     by_key = {job.key: job for job in jobs}
-    if not study.user_attrs.get(JOBS_ATTR):
-        for job in jobs:
+    # Each job is enqueued once, by key: a rerun enqueues nothing, and a caller that grows its list
+    # between calls (seed confirmation, round by round) adds only the new jobs.
+    enqueued = {str((t.user_attrs.get("tags") or {}).get("job_key")) for t in study.get_trials(deepcopy=False)}
+    for job in jobs:
+        if job.key not in enqueued:
             study.enqueue_trial({}, user_attrs=job_attrs(job), skip_if_exists=False)
-        study.set_user_attr(JOBS_ATTR, True)
     observers, recorder = make_observers(store, tracking=request.tracking)
     info = SearchInfo(name=name, kind=kind, metric_name=task.metric_name,
                       higher_is_better=higher_is_better, seeds=(), params=params)

@@ -24,13 +24,13 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from cpt_search.errors import ConfigError
 from cpt_search.observers import SEARCH, SearchInfo
 from cpt_search.orchestrate.session import locked, make_observers, open_session_study, run_session
 from cpt_search.records import Progress, ProgressEvent
-from cpt_search.select import Candidate
+from cpt_search.records.confirmed import SearchFront
 from cpt_search.space.names import check_search_name
 from cpt_search.store import Store, experiment_name
 
@@ -79,7 +79,9 @@ class SearchOutcome:
         progress: counts of complete, failed, infeasible, interrupted and waiting trials.
         ran_now: trials that finished in this call.
         interrupted: trials found interrupted (at start or end of this call) and enqueued again.
-        front: the front's candidates, cheapest first; ``hypervolume`` its hypervolume.
+        front: the front (members cheapest first, hypervolume, metric); the seed-confirmed one when
+            the space has a ``confirm:`` section and the search is complete.
+        confirmation: how the confirmation went (``None`` when none ran).
         complete: whether every target trial has finished.
         gave_up: the sampler proposed only infeasible schedules for too long.
         seconds: wall time of this call.
@@ -93,13 +95,11 @@ class SearchOutcome:
     progress: Progress
     ran_now: int
     interrupted: tuple[int, ...]
-    front: tuple[Candidate, ...]
-    hypervolume: float
-    metric_name: str
-    higher_is_better: bool
+    front: SearchFront
     complete: bool
     gave_up: bool
     seconds: float
+    confirmation: Any = None
 
 
 def run_search(request: SearchRequest, *,
@@ -160,6 +160,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
         {"task": space.task, "budget": space.budget, "metric_name": metric_name})
     if interrupted:
         say(f"resuming {name}: {len(interrupted)} interrupted trial(s) enqueued again")
+    _record_context(study, space, concurrency)
     enqueued = enqueue_baselines_once(study, space)
     if enqueued:
         say(f"enqueued {enqueued} baselines (paper presets and static schedules) as the first trials")
@@ -188,18 +189,39 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
 
     result = run_session(study, info, observers, target=target, higher_is_better=higher_is_better,
                          make_searcher=make_searcher, run=run, on_progress=on_progress, say=say)
-    state = result.state
-    front = tuple(sorted((c for c in result.candidates if c.trial in state.on_front),
-                         key=lambda c: c.bitops))
+    complete = result.after.finished >= target
+    confirmation = None
+    if space.confirm is not None and complete:
+        from cpt_search.orchestrate.confirm import ConfirmRequest, confirm_locked
+
+        say(f"confirming the front of {name} on seeds {list(space.confirm_settings().seeds)}")
+        confirmation = confirm_locked(store, ConfirmRequest(
+            name=name, store_dir=store.root, tracking=request.tracking, data_dir=request.data_dir,
+            ray_address=request.ray_address), say=say)
+    from cpt_search.search.snapshot import load_search
+
     return SearchOutcome(
         name=name, store=store, experiment=experiment_name(name),
         parent_run_id=None if recorder is None else recorder.parent_run_id,
         target_trials=target, progress=result.after,
         ran_now=result.after.finished - result.before.finished,
-        interrupted=tuple(interrupted) + result.interrupted_end, front=front,
-        hypervolume=state.hypervolume, metric_name=metric_name, higher_is_better=higher_is_better,
-        complete=result.after.finished >= target, gave_up=result.gave_up,
-        seconds=time.perf_counter() - started)
+        interrupted=tuple(interrupted) + result.interrupted_end, front=load_search(store, name).front,
+        complete=complete, gave_up=result.gave_up, seconds=time.perf_counter() - started,
+        confirmation=confirmation)
+
+
+def _record_context(study: Any, space: Any, concurrency: int) -> None:
+    """What ``cpt-search confirm`` needs later: the search's seeds, how it trained, its ``confirm:``."""
+    import dataclasses
+
+    from cpt_search.orchestrate.confirm import CONTEXT_ATTR
+    from cpt_search.search.snapshot import SEEDS_ATTR
+
+    study.set_user_attr(SEEDS_ATTR, list(space.seeds))
+    settings = space.confirm_settings()
+    study.set_user_attr(CONTEXT_ATTR, {
+        "concurrency": concurrency, "cpus": space.resources.cpus, "gpus": space.resources.gpus,
+        "confirm": None if settings is None else dict(dataclasses.asdict(settings), seeds=list(settings.seeds))})
 
 
 def _session_space(space, storage, name: str):

@@ -37,6 +37,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from cpt_search.costs import summarize_schedule
 from cpt_search.piecewise import schedule_from_any_dict
+from cpt_search.records.confirmed import schedule_key
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ NOMINAL_STEPS = 10_000  # relative cost of a schedule is within rounding of the 
 SUMMARY_KEYS = (
     "metric", "metric_std", "accuracy", "bitops", "paper_bitops", "fp32_bitops", "relative_cost",
     "relative_cost_vs_8_8", "mean_bits", "mean_grad_bits", "total_steps", "epochs", "trial_seconds",
-    "seeds", "seconds", "device", "quant_kernels",
+    "seeds", "seconds", "device", "quant_kernels", "seed_metrics", "final_epoch",
 )
 
 
@@ -256,9 +257,7 @@ def _reuse_key(attrs: Mapping[str, Any]) -> str | None:
     schedule = attrs.get("schedule")
     if not schedule:
         return None
-    parsed = schedule_from_any_dict(schedule)
-    canonical = parsed.canonical() if hasattr(parsed, "canonical") else parsed
-    return json.dumps({"schedule": canonical.to_dict(), "seeds": attrs.get("seeds")}, sort_keys=True)
+    return json.dumps({"schedule": schedule_key(schedule), "seeds": attrs.get("seeds")}, sort_keys=True)
 
 
 def _plain(value: Any) -> Any:

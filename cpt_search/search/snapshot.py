@@ -1,17 +1,25 @@
-"""Reading a stored search without running it (``cpt-search front`` and ``export``).
+"""Reading a stored search without running it (``cpt-search front``, ``export`` and ``confirm``).
 
-Everything comes from the Optuna storage in the store (the source of truth); MLflow is not needed.
+Everything comes from the Optuna storage in the store (the source of truth); MLflow is not needed. A
+search that was confirmed keeps its confirmation's settings in study user attr ``confirm`` and the
+trainings in the study :func:`~cpt_search.records.confirmed.confirm_study_name`; the front is then the
+confirmed one (:func:`cpt_search.records.confirmed.search_front`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 from cpt_search.errors import TrackingError
-from cpt_search.records import FrontState, TrialRecord, candidates, front_state
+from cpt_search.records import COMPLETE, FAILED, TrialRecord, candidates, metric_reference
+from cpt_search.records.confirmed import SearchFront, confirm_study_name, schedule_key, search_front
 from cpt_search.search.results import load_records
 from cpt_search.select import Candidate
 from cpt_search.store import Store
+
+CONFIRM_ATTR = "confirm"  # the search study's user attr holding the last confirmation's settings
+SEEDS_ATTR = "search_seeds"
 
 
 @dataclass(frozen=True)
@@ -22,21 +30,30 @@ class SearchSnapshot:
         name: the search (= Optuna study) name.
         records: every trial.
         candidates: the complete trials.
-        front: the non-dominated candidates, cheapest first.
-        state: ranks and hypervolume.
-        metric_name, higher_is_better: the task metric and its direction.
+        front: the front (confirmed when a confirmation ran), its hypervolume and what export picks from.
         task, budget: what the trials trained.
+        seeds: the seeds every search trial trained.
+        attrs: the study's user attrs (the settings recorded by ``cpt-search run``).
     """
 
     name: str
     records: tuple[TrialRecord, ...]
     candidates: tuple[Candidate, ...]
-    front: tuple[Candidate, ...]
-    state: FrontState
-    metric_name: str
-    higher_is_better: bool
+    front: SearchFront
     task: str
     budget: str
+    seeds: tuple[int, ...] = (0,)
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def metric_name(self) -> str:
+        """The task metric."""
+        return self.front.metric_name
+
+    @property
+    def higher_is_better(self) -> bool:
+        """The metric's direction."""
+        return self.front.higher_is_better
 
 
 def search_names(store: Store) -> list[str]:
@@ -59,14 +76,55 @@ def load_search(store: Store, name: str) -> SearchSnapshot:
         raise TrackingError("no search of this name in the store", where=str(store.root), key="name",
                             value=name, fix=(f"known searches: {', '.join(known)}" if known else
                                              "run 'cpt-search run SPACE.yaml' first, or pass --store DIR"))
-    study = optuna.load_study(study_name=name, storage=open_storage(store.optuna_url))
+    storage = open_storage(store.optuna_url)
+    study = optuna.load_study(study_name=name, storage=storage)
     higher_is_better = study.directions[0] == optuna.study.StudyDirection.MAXIMIZE
     records = tuple(load_records(study))
     cands = tuple(candidates(list(records)))
-    reference = study.user_attrs.get("hv_reference_metric")
-    state = front_state(cands, higher_is_better, None if reference is None else float(reference))
-    front = tuple(sorted((c for c in cands if c.trial in state.on_front), key=lambda c: (c.bitops, c.trial)))
-    return SearchSnapshot(name=name, records=records, candidates=cands, front=front, state=state,
-                          metric_name=str(study.user_attrs.get("metric_name", "metric")),
-                          higher_is_better=higher_is_better, task=str(study.user_attrs.get("task", "?")),
-                          budget=str(study.user_attrs.get("budget", "?")))
+    attrs = dict(study.user_attrs)
+    reference = attrs.get("hv_reference_metric")
+    reference = None if reference is None else float(reference)
+    seeds = tuple(int(s) for s in attrs.get(SEEDS_ATTR) or (0,))
+    settings = confirm_settings_of(attrs)
+    values: dict[str, dict[int, float]] = {}
+    if settings is not None:
+        worst = reference if reference is not None else metric_reference(list(cands), higher_is_better)
+        values = confirm_values(storage, name, 0.0 if worst is None else worst)
+    front = search_front(records, metric_name=str(attrs.get("metric_name", "metric")),
+                         higher_is_better=higher_is_better, reference_metric=reference, search_seeds=seeds,
+                         settings=settings, confirm_values=values)
+    return SearchSnapshot(name=name, records=records, candidates=cands, front=front,
+                          task=str(attrs.get("task", "?")), budget=str(attrs.get("budget", "?")),
+                          seeds=seeds, attrs=attrs)
+
+
+def confirm_settings_of(attrs: Mapping[str, Any]) -> Any:
+    """The :class:`~cpt_search.confirm.ConfirmSettings` recorded on a search study (``None``: never confirmed)."""
+    stored = attrs.get(CONFIRM_ATTR)
+    if not stored:
+        return None
+    from cpt_search.confirm import ConfirmSettings
+
+    return ConfirmSettings(**{**stored, "seeds": tuple(stored["seeds"])})
+
+
+def confirm_values(storage: Any, name: str, worst: float) -> dict[str, dict[int, float]]:
+    """``{schedule key: {seed: metric}}`` of the finished trainings of search ``name``'s confirmation.
+
+    A failed training counts as ``worst`` (the metric's reference value): it is finished, so it is not
+    asked for again, and it ranks its schedule as it deserves.
+    """
+    import optuna
+
+    from cpt_search.search.resume import study_exists
+
+    study_name = confirm_study_name(name)
+    if not study_exists(storage, study_name):
+        return {}
+    out: dict[str, dict[int, float]] = {}
+    for record in load_records(optuna.load_study(study_name=study_name, storage=storage)):
+        if record.status not in (COMPLETE, FAILED) or not record.schedule or "seed" not in record.tags:
+            continue
+        value = float(record.values[0]) if record.status == COMPLETE and record.values else float(worst)
+        out.setdefault(schedule_key(record.schedule), {}).setdefault(int(record.tags["seed"]), value)
+    return out

@@ -52,6 +52,7 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
         info = config["cpt"]
         started = time.perf_counter()
         results = []
+        trained: list[int] = []
         try:
             schedule = schedule_from_any_dict(info["schedule"], where="trial config")
             for seed in tuple(int(s) for s in info.get("seeds") or seeds):
@@ -59,10 +60,11 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
                                  data_dir=data_dir, device=device, threads=threads)
                 results.append(run_trial(spec, on_epoch=lambda record, seed=seed: tune.report(
                     epoch_report(record, seed))))
+                trained.append(seed)
         except Exception as error:  # noqa: BLE001 - every failure becomes a recorded FAIL
             tune.report(failure_report(error, time.perf_counter() - started))
             return
-        tune.report(final_report(results, metric_name, time.perf_counter() - started))
+        tune.report(final_report(results, metric_name, time.perf_counter() - started, seeds=trained))
 
     return train_schedule
 
@@ -77,8 +79,14 @@ def epoch_report(record: Any, seed: int) -> dict[str, Any]:
     return report
 
 
-def final_report(results: Sequence[Any], metric_name: str, seconds: float) -> dict[str, Any]:
-    """The objectives and summary of a trained schedule (``TrialResult`` per seed)."""
+def final_report(results: Sequence[Any], metric_name: str, seconds: float,
+                 seeds: Sequence[int] = ()) -> dict[str, Any]:
+    """The objectives and summary of a trained schedule (``TrialResult`` per seed, trained on ``seeds``).
+
+    ``seed_metrics`` keeps the metric of each seed (``{"seed": value}``; seed confirmation pairs
+    schedules seed by seed) and ``final_epoch`` the last evaluated epoch, the step the summary metrics
+    are logged at so they line up with the curves.
+    """
     metrics = [float(r.metric) for r in results]
     mean = sum(metrics) / len(metrics)
     std = math.sqrt(sum((m - mean) ** 2 for m in metrics) / len(metrics))
@@ -93,6 +101,10 @@ def final_report(results: Sequence[Any], metric_name: str, seconds: float) -> di
         "seconds": sum(float(r.seconds) for r in results) / len(results),
         "device": first.device, "quant_kernels": first.quant_kernels,
     }
+    if len(seeds) == len(results):
+        report["seed_metrics"] = {str(int(seed)): float(r.metric) for seed, r in zip(seeds, results)}
+    if first.epochs:
+        report["final_epoch"] = int(first.epochs[-1].epoch)
     accuracies = [r.accuracy for r in results if r.accuracy is not None]
     if accuracies:
         report["accuracy"] = sum(accuracies) / len(accuracies)

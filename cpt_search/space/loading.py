@@ -91,10 +91,28 @@ def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | No
         sampler=file.sampler, constraints=file.constraints,
         include_baselines=file.include_baselines, baseline=baseline, schedule=schedule,
         source=where, cost_steps=_known_total_steps(task_info, file.budget) or NOMINAL_TOTAL_STEPS,
-        code_dirs=code_dirs,
+        code_dirs=code_dirs, confirm=file.confirm,
     )
     _check_cycles_fit(ctx, space)
+    _check_confirm(ctx, space)
     return space
+
+
+def _check_confirm(ctx: _Context, space: SearchSpace) -> None:
+    """Confirm seeds are fresh (a search seed would confirm a value with itself) and unique."""
+    if space.confirm is None or space.confirm.seeds is None:
+        return
+    seeds = space.confirm.seeds
+    if not seeds:
+        raise ctx.error("at least one confirm seed is needed", ("confirm", "seeds"), [],
+                        "leave seeds out (four fresh seeds) or use e.g. 'seeds: [1, 2, 3]'")
+    if len(set(seeds)) != len(seeds):
+        raise ctx.error("confirm seeds must be unique", ("confirm", "seeds"), list(seeds),
+                        "remove the repeated seed")
+    shared = sorted(set(seeds) & set(space.seeds))
+    if shared:
+        raise ctx.error(f"confirm seeds must differ from the search's seeds {list(space.seeds)}",
+                        ("confirm", "seeds"), list(seeds), f"drop {shared[0]} or leave seeds out")
 
 
 def _code_dirs(where: str) -> tuple[str, ...]:

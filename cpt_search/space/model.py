@@ -14,7 +14,7 @@ import yaml
 from cpt_search.presets import PRESET_NAMES, baseline_schedules, preset, static
 from cpt_search.schedule import Schedule
 from cpt_search.space.dimensions import ScheduleSpace
-from cpt_search.space.sections import Constraints, Objective, Resources, SamplerSpec
+from cpt_search.space.sections import Confirm, Constraints, Objective, Resources, SamplerSpec
 
 # Relative cost is a property of the schedule over the run's steps; the exact step count is only
 # known once a task's data is loaded, so costs before training use this many steps. Rounding of
@@ -43,6 +43,8 @@ class SearchSpace:
         cost_steps: steps used for costs known before training: the task's exact step count when
             its metadata tells, else :data:`NOMINAL_TOTAL_STEPS`.
         code_dirs: folders the space's import strings (``task: module:attribute``) resolve in.
+        confirm: the ``confirm:`` section (seed confirmation of the front after the search), or ``None``;
+            :meth:`confirm_settings` resolves it.
     """
 
     name: str
@@ -61,6 +63,20 @@ class SearchSpace:
     source: str = "<string>"
     cost_steps: int = NOMINAL_TOTAL_STEPS
     code_dirs: tuple[str, ...] = ()
+    confirm: Confirm | None = None
+
+    def confirm_settings(self) -> Any:
+        """The :class:`cpt_search.confirm.ConfirmSettings` of the ``confirm:`` section (``None`` without one)."""
+        if self.confirm is None:
+            return None
+        from cpt_search.confirm import ConfirmSettings
+        from cpt_search.space.sections import DEFAULT_CONFIRM_SEEDS
+
+        seeds = self.confirm.seeds
+        if seeds is None:
+            seeds = [max(self.seeds) + 1 + k for k in range(DEFAULT_CONFIRM_SEEDS)]
+        fields = self.confirm.model_dump(exclude={"seeds"})
+        return ConfirmSettings(seeds=tuple(seeds), **fields)
 
     @property
     def direction(self) -> str:
@@ -111,6 +127,7 @@ class SearchSpace:
             "constraints": self.constraints.model_dump(),
             "include_baselines": self.include_baselines,
             "baselines": dict(self.baseline),
+            **({} if self.confirm is None else {"confirm": self.confirm.model_dump()}),
         }
 
     def to_yaml(self) -> str:
@@ -134,6 +151,10 @@ class SearchSpace:
         if self.constraints.max_relative_cost is not None:
             lines.append(f"  constraint relative cost <= {self.constraints.max_relative_cost:g} of FP32"
                          " (infeasible schedules are not trained)")
+        settings = self.confirm_settings()
+        if settings is not None:
+            lines.append(f"  confirm    the front on seeds {list(settings.seeds)}, at most "
+                         f"{settings.max_trainings} extra trainings (alpha {settings.alpha:g})")
         searched = self.schedule.searched()
         lines.append("  searched:" if searched else "  searched:   nothing (every dimension fixed)")
         for name, dim in searched.items():

@@ -4,8 +4,8 @@ Numbers are bounded by :mod:`cpt_search.limits` (seeds below 2**32, at most 100,
 at once, finite CPUs and GPUs), and nan or inf is refused everywhere.
 
 :class:`_SpaceFile` is the file's top level; its sections are :class:`Resources`, :class:`Objective`,
-:class:`SamplerSpec`, :class:`Constraints` and :class:`BaselineBits`. The ``schedule`` section is a
-plain mapping here: :mod:`cpt_search.space.schedule_parsing` validates it dimension by dimension.
+:class:`SamplerSpec`, :class:`Constraints`, :class:`BaselineBits` and :class:`Confirm`. The ``schedule``
+section is a plain mapping here: :mod:`cpt_search.space.schedule_parsing` validates it dimension by dimension.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ from cpt_search.limits import (
 )
 
 OBJECTIVE_DIRECTIONS = ("maximize", "minimize")
+# Confirmation defaults: four fresh seeds (three are the least a paired t-test of the race decides on,
+# docs/confirmation.md) and 24 extra trainings, about two thirds of the quickstart's 36.
+DEFAULT_CONFIRM_SEEDS = 4
+DEFAULT_CONFIRM_TRAININGS = 24
 DEFAULT_BASELINE = {"min_bits": 3, "max_bits": 8, "num_cycles": 8, "grad_bits": 8}  # CPT 3-8/8, n=8
 # numpy and Optuna take 32-bit seeds; a larger one would fail deep inside them (cpt_search.limits).
 Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
@@ -80,6 +84,23 @@ class BaselineBits(_Section):
     grad_bits: int | None = Field(None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
 
 
+class Confirm(_Section):
+    """Seed confirmation of the front after the search (:mod:`cpt_search.confirm`, docs/confirmation.md).
+
+    ``seeds`` default to the :data:`DEFAULT_CONFIRM_SEEDS` seeds after the search's largest, so they
+    never repeat a search seed; ``max_trainings`` bounds the extra trainings; the rest are the race's
+    knobs (:class:`cpt_search.confirm.ConfirmSettings` documents them).
+    """
+
+    seeds: list[Seed] | None = None
+    max_trainings: int = Field(DEFAULT_CONFIRM_TRAININGS, ge=0, le=MAX_TRIALS)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    min_seeds: int = Field(3, ge=2, le=MAX_SEEDS)
+    plausible_stds: float = Field(2.0, ge=0, le=100)
+    noise_std: float | None = Field(None, gt=0)
+    bootstrap_samples: int = Field(1000, ge=1, le=100_000)
+
+
 class _SpaceFile(_Section):
     """The top level of a space file."""
 
@@ -96,6 +117,7 @@ class _SpaceFile(_Section):
     constraints: Constraints = Field(default_factory=Constraints)
     include_baselines: bool = False
     baselines: BaselineBits = Field(default_factory=BaselineBits)
+    confirm: Confirm | None = None
 
     @field_validator("seeds")
     @classmethod
@@ -112,5 +134,6 @@ class _SpaceFile(_Section):
         return value
 
 
-__all__ = ["BaselineBits", "Constraints", "DEFAULT_BASELINE", "OBJECTIVE_DIRECTIONS", "Objective",
+__all__ = ["BaselineBits", "Confirm", "Constraints", "DEFAULT_BASELINE", "DEFAULT_CONFIRM_SEEDS",
+           "OBJECTIVE_DIRECTIONS", "Objective",
            "Resources", "SamplerSpec"]

@@ -34,7 +34,7 @@ def test_members_are_the_non_dominated_among_those_not_off():
     assert front.ids[:2] == ("cheap", "mid")
     # Members are cheapest first and each is better than every cheaper member.
     rows = {row.id: row for row in front.rows}
-    means = [rows[i].adjusted_mean for i in front.ids]
+    means = [rows[i].stats.adjusted_mean for i in front.ids]
     assert means == sorted(means) and [rows[i].cost for i in front.ids] == sorted(rows[i].cost for i in front.ids)
 
 
@@ -42,11 +42,11 @@ def test_hypervolume_is_the_members_area_under_the_given_reference():
     state = _state()
     front = state.front(reference=(0.0, 1.0))
     rows = {row.id: row for row in front.rows}
-    points = np.array([[rows[i].adjusted_mean, rows[i].cost] for i in front.ids])
+    points = np.array([[rows[i].stats.adjusted_mean, rows[i].cost] for i in front.ids])
     assert front.reference == (0.0, 1.0)
     assert front.hypervolume == pytest.approx(hypervolume_2d(points, (0.0, 1.0)))
     # Off candidates add nothing even when they would: the area of all not-off points is the same.
-    everyone = np.array([[r.adjusted_mean, r.cost] for r in front.rows if r.status != OFF])
+    everyone = np.array([[r.stats.adjusted_mean, r.cost] for r in front.rows if r.status != OFF])
     assert front.hypervolume == pytest.approx(hypervolume_2d(everyone, (0.0, 1.0)))
     assert state.front().hypervolume > 0  # default reference from the candidates
 
@@ -58,12 +58,12 @@ def test_rows_carry_the_statistics_and_are_json_safe():
     by_id = {r.id: r for r in rows}
     mid = by_id["mid"]
     values = np.array(list(CANDIDATES[1].values.values()))
-    assert mid.n_seeds == 4 and mid.mean == pytest.approx(values.mean())
-    assert mid.std == pytest.approx(values.std(ddof=1)) and mid.ci_low < mid.mean < mid.ci_high
-    assert by_id["lucky"].std is None and by_id["lucky"].ci_low is None
-    assert by_id["cheap"].p_front == 1.0 and by_id["mid-worse"].p_front == 0.0
-    assert by_id["lucky"].p_front is None  # one seed: nothing to resample
-    assert all(0.0 <= r.p_front <= 1.0 for r in rows if r.n_seeds >= 2)
+    assert mid.stats.n_seeds == 4 and mid.stats.mean == pytest.approx(values.mean())
+    assert mid.stats.std == pytest.approx(values.std(ddof=1)) and mid.stats.ci_low < mid.stats.mean < mid.stats.ci_high
+    assert by_id["lucky"].stats.std is None and by_id["lucky"].stats.ci_low is None
+    assert by_id["cheap"].stats.p_front == 1.0 and by_id["mid-worse"].stats.p_front == 0.0
+    assert by_id["lucky"].stats.p_front is None  # one seed: nothing to resample
+    assert all(0.0 <= r.stats.p_front <= 1.0 for r in rows if r.stats.n_seeds >= 2)
     text = json.dumps([r.to_dict() for r in rows])
     assert json.loads(text)[0]["id"] == "cheap"
     assert set(rows[0].to_dict()) >= {"n_seeds", "mean", "std", "ci_low", "ci_high", "p_front", "status", "why"}

@@ -144,7 +144,7 @@ def test_minimised_metric_mirrors_the_maximised_one():
     down = run_race([-t for t in truth], costs, confirm, lambda i, s: -oracle(i, s), higher_is_better=False)
     assert [r.status for r in up.records] == [r.status for r in down.records]
     assert up.front().ids == down.front().ids
-    assert [r.p_front for r in up.rows()] == [r.p_front for r in down.rows()]
+    assert [r.stats.p_front for r in up.rows()] == [r.stats.p_front for r in down.rows()]
 
 
 def test_an_implausible_schedule_does_not_race_and_the_noise_is_learned_from_the_front_first():

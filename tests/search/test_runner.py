@@ -98,7 +98,7 @@ def test_every_outcome_is_recorded_in_optuna(searched) -> None:
     assert sorted(e.trial for e in events) == [r.number for r in records]
     assert max(e.finished for e in events) == 4
     last = max(events, key=lambda e: (e.finished, e.trial))
-    assert last.hypervolume == pytest.approx(outcome.hypervolume)
+    assert last.hypervolume == pytest.approx(outcome.front.hypervolume)
 
 
 def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
@@ -115,7 +115,7 @@ def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
                          "pareto_front.png", "pareto_front.html"}
     history = client.get_metric_history(parent.info.run_id, "hypervolume")
     assert [m.step for m in history] == [1, 2, 3, 4]  # one point per finished trial
-    assert history[-1].value == pytest.approx(outcome.hypervolume)
+    assert history[-1].value == pytest.approx(outcome.front.hypervolume)
 
     runs = client.search_runs([experiment_id], "tags.cpt_search_role = 'trial'")
     by_number = {int(r.data.tags["optuna_trial_number"]): r for r in runs}
@@ -147,7 +147,7 @@ def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
     kernels = "native" if native.available() else "eager"
     assert all(r.data.tags["device"] == "cpu" and r.data.tags["quant_kernels"] == kernels for r in finished)
     front_numbers = sorted(int(r.data.tags["optuna_trial_number"]) for r, on in zip(finished, mask) if on)
-    assert front_numbers == sorted(c.trial for c in outcome.front)
+    assert front_numbers == sorted(c.trial for c in outcome.front.members)
     tagged = client.search_runs([experiment_id], 'tags.pareto_front = "true"')  # the UI filter
     assert sorted(int(r.data.tags["optuna_trial_number"]) for r in tagged) == front_numbers
 
@@ -160,7 +160,7 @@ def test_export_round_trip(searched, tmp_path: Path) -> None:
     assert main(["export", "mixed", "--store", str(request.store_dir), "--pick", "max-metric",
                  "-o", str(out)]) == 0
     schedule, provenance = load_schedule_document(out)
-    best = max(outcome.front, key=lambda c: (c.metric, -c.bitops))
+    best = max(outcome.front.members, key=lambda c: (c.metric, -c.bitops))
     assert provenance["trial"] == best.trial and provenance["search"] == "mixed"
     assert provenance["metric"] == best.metric and provenance["bitops"] == best.bitops
     assert provenance["metric_name"] == "test_accuracy" and provenance["cpt_search_version"]
@@ -178,7 +178,7 @@ def test_rerun_of_a_finished_search_changes_nothing(searched) -> None:
     assert again.ran_now == 0 and again.complete and again.parent_run_id == outcome.parent_run_id
     assert len(client.search_runs([experiment_id], "")) == before
     assert len(client.get_metric_history(outcome.parent_run_id, "hypervolume")) == 4
-    assert [c.trial for c in again.front] == [c.trial for c in outcome.front]
+    assert [c.trial for c in again.front.members] == [c.trial for c in outcome.front.members]
 
 
 REPEATS = {
