@@ -137,7 +137,7 @@ def _print_outcome(outcome, store_arg: str) -> None:
                f"({p.complete} complete, {p.failed} failed, {p.infeasible} infeasible skipped), "
                f"{outcome.ran_now} in this run, {outcome.seconds:.0f} s")
     click.echo(f"Pareto front ({len(outcome.front)} of {p.complete}), hypervolume {outcome.hypervolume:.4f}:")
-    click.echo(_front_table(outcome.front, outcome.metric_name))
+    click.echo(_front_table(outcome.front, outcome.metric_name, outcome.test_metric_name))
     store_flag = "" if store_arg == DEFAULT_STORE_DIR else f" --store {store_arg}"
     click.echo("")
     click.echo(f"store        {outcome.store.root}")
@@ -153,26 +153,32 @@ def _print_outcome(outcome, store_arg: str) -> None:
 # ---------------------------------------------------------------------- front
 
 
-def _front_rows(front, metric_name: str) -> list[dict]:
-    return [{"trial": c.trial, "label": c.label, metric_name: c.metric, "bitops": c.bitops,
+def _front_rows(front, metric_name: str, test_metric_name: str | None = None) -> list[dict]:
+    return [{"trial": c.trial, "label": c.label, metric_name: c.metric,
+             test_metric_name or "test_metric": c.extra.get("test_metric"), "bitops": c.bitops,
              "relative_cost": c.relative_cost,
              "relative_cost_vs_8_8": c.extra.get("relative_cost_vs_8_8"),
              "baseline": c.baseline, "schedule": dict(c.schedule)} for c in front]
 
 
-def _front_table(front, metric_name: str) -> str:
+def _front_table(front, metric_name: str, test_metric_name: str | None = None) -> str:
     if not front:
         return "  (empty: no trial has completed yet)"
-    lines = [f"{'trial':>5}  {metric_name[:14]:>14} {'GBitOPs':>11} {'rel.cost':>9} {'vs 8/8':>7}  "
-             f"{'':1}schedule"]
+    lines = [f"{'trial':>5}  {metric_name[:14]:>14} {(test_metric_name or 'test')[:14]:>14} "
+             f"{'GBitOPs':>11} {'rel.cost':>9} {'vs 8/8':>7}  {'':1}schedule"]
     for c in front:
         vs88 = c.extra.get("relative_cost_vs_8_8")
         vs88_text = "-" if vs88 is None else f"{vs88:.3f}"
+        test = c.extra.get("test_metric")
+        test_text = "-" if test is None else f"{test:.4f}"
         mark = "*" if c.baseline else " "
-        lines.append(f"{c.trial:>5}  {c.metric:>14.4f} {c.bitops / 1e9:>11.3f} {c.relative_cost:>9.4f} "
-                     f"{vs88_text:>7}  {mark}{c.label}")
+        lines.append(f"{c.trial:>5}  {c.metric:>14.4f} {test_text:>14} {c.bitops / 1e9:>11.3f} "
+                     f"{c.relative_cost:>9.4f} {vs88_text:>7}  {mark}{c.label}")
     if any(c.baseline for c in front):
         lines.append("(* = an enqueued paper preset or static baseline)")
+    if test_metric_name:
+        lines.append(f"(the front is selected on {metric_name}; {test_metric_name} is reported, "
+                     "never used to select)")
     return "\n".join(lines)
 
 
@@ -187,10 +193,11 @@ def front(name: str, store: str, fmt: str) -> None:
 
     _quiet_libraries(False)
     snapshot = load_search(Store.at(store), name)
-    rows = _front_rows(snapshot.front, snapshot.metric_name)
+    rows = _front_rows(snapshot.front, snapshot.metric_name, snapshot.test_metric_name)
     if fmt == "json":
         click.echo(json.dumps({"search": name, "task": snapshot.task, "budget": snapshot.budget,
                                "metric_name": snapshot.metric_name,
+                               "test_metric_name": snapshot.test_metric_name,
                                "higher_is_better": snapshot.higher_is_better,
                                "hypervolume": snapshot.state.hypervolume, "front": rows}, indent=2))
     elif fmt == "csv":
@@ -205,7 +212,7 @@ def front(name: str, store: str, fmt: str) -> None:
         done = sum(1 for r in snapshot.records if r.finished)
         click.echo(f"search {name!r}: {snapshot.task} ({snapshot.budget}), {done} finished trials, "
                    f"front of {len(snapshot.front)}, hypervolume {snapshot.state.hypervolume:.4f}")
-        click.echo(_front_table(snapshot.front, snapshot.metric_name))
+        click.echo(_front_table(snapshot.front, snapshot.metric_name, snapshot.test_metric_name))
 
 
 # ---------------------------------------------------------------------- export
@@ -242,6 +249,7 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
     provenance = {
         "search": name, "trial": chosen.trial, "label": chosen.label, "task": snapshot.task,
         "budget": snapshot.budget, "metric_name": snapshot.metric_name, "metric": chosen.metric,
+        "test_metric_name": snapshot.test_metric_name, "test_metric": chosen.extra.get("test_metric"),
         "bitops": chosen.bitops, "relative_cost": chosen.relative_cost, "pick": pick,
         "filters": {"max_relative_cost": max_relative_cost, "min_metric": min_metric},
         "store": str(Store.at(store).root), "cpt_search_version": cpt_search.__version__,
@@ -251,8 +259,10 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
         path = save_schedule(output, schedule, provenance)
     except ConfigError as error:  # e.g. ENOSPC on /dev/full: name the flag, not the library's key
         raise error.with_context(key="--output") from None
+    test = chosen.extra.get("test_metric")
+    test_text = "" if test is None else f" ({snapshot.test_metric_name or 'test'} {test:.4f})"
     click.echo(f"wrote {path}: trial {chosen.trial}, {schedule.label}, {snapshot.metric_name} "
-               f"{chosen.metric:.4f}, {chosen.bitops / 1e9:.3f} GBitOPs, relative cost "
+               f"{chosen.metric:.4f}{test_text}, {chosen.bitops / 1e9:.3f} GBitOPs, relative cost "
                f"{chosen.relative_cost:.4f} ({pick})")
     click.echo(f"retrain it:  cpt-search train --task {snapshot.task} --budget {snapshot.budget} "
                f"--schedule-file {path}")

@@ -83,6 +83,7 @@ class SearchOutcome:
         complete: whether every target trial has finished.
         gave_up: the sampler proposed only infeasible schedules for too long.
         seconds: wall time of this call.
+        test_metric_name: the task's test metric, shown beside the front (``None``: none).
     """
 
     name: str
@@ -100,6 +101,7 @@ class SearchOutcome:
     complete: bool
     gave_up: bool
     seconds: float
+    test_metric_name: str | None = None
 
 
 def run_search(request: SearchRequest, *,
@@ -157,7 +159,8 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     sampler = make_sampler(_session_space(space, storage, name))
     study, interrupted = open_session_study(
         storage, name, directions, sampler,
-        {"task": space.task, "budget": space.budget, "metric_name": metric_name})
+        {"task": space.task, "budget": space.budget, "metric_name": metric_name,
+         "test_metric_name": task.test_metric_name})
     if interrupted:
         say(f"resuming {name}: {len(interrupted)} interrupted trial(s) enqueued again")
     enqueued = enqueue_baselines_once(study, space)
@@ -166,6 +169,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     target = num_trials + (len(space.baseline_schedules()) if space.include_baselines else 0)
     observers, recorder = make_observers(store, tracking=request.tracking)
     info = SearchInfo(name=name, kind=SEARCH, metric_name=metric_name,
+                      test_metric_name=task.test_metric_name,
                       higher_is_better=higher_is_better, seeds=space.seeds,
                       params=_parent_params(space, name, num_trials, target, concurrency, metric_name,
                                             directions, store),
@@ -199,7 +203,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
         interrupted=tuple(interrupted) + result.interrupted_end, front=front,
         hypervolume=state.hypervolume, metric_name=metric_name, higher_is_better=higher_is_better,
         complete=result.after.finished >= target, gave_up=result.gave_up,
-        seconds=time.perf_counter() - started)
+        seconds=time.perf_counter() - started, test_metric_name=task.test_metric_name)
 
 
 def _session_space(space, storage, name: str):

@@ -24,8 +24,9 @@ class SearchSnapshot:
         candidates: the complete trials.
         front: the non-dominated candidates, cheapest first.
         state: ranks and hypervolume.
-        metric_name, higher_is_better: the task metric and its direction.
+        metric_name, higher_is_better: the task's validation metric (the objective), its direction.
         task, budget: what the trials trained.
+        test_metric_name: the task's test metric, shown beside the objective (``None``: none).
     """
 
     name: str
@@ -37,6 +38,7 @@ class SearchSnapshot:
     higher_is_better: bool
     task: str
     budget: str
+    test_metric_name: str | None = None
 
 
 def search_names(store: Store) -> list[str]:
@@ -69,4 +71,5 @@ def load_search(store: Store, name: str) -> SearchSnapshot:
     return SearchSnapshot(name=name, records=records, candidates=cands, front=front, state=state,
                           metric_name=str(study.user_attrs.get("metric_name", "metric")),
                           higher_is_better=higher_is_better, task=str(study.user_attrs.get("task", "?")),
-                          budget=str(study.user_attrs.get("budget", "?")))
+                          budget=str(study.user_attrs.get("budget", "?")),
+                          test_metric_name=study.user_attrs.get("test_metric_name"))
