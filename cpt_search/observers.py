@@ -36,13 +36,14 @@ class SearchInfo:
     Attributes:
         name: the search (or analysis) name; names the Optuna study and the MLflow experiment.
         kind: ``"search"`` for a sampled search, else the analysis (``"reproduce"``, ...).
-        metric_name: the task's metric, the first objective.
+        metric_name: the task's validation metric, the first objective.
         higher_is_better: its direction.
         seeds: the seeds each trial trains (an analysis trial carries its own in its record).
         params: the settings worth recording (task, budget, sampler, trials, ...).
         space_yaml: the resolved search space as YAML, when there is one.
         strict_params: settings must equal those recorded by an earlier session of the same name
             (analyses: a rerun with other settings would mix two experiments).
+        test_metric_name: the task's test metric, recorded beside the objective (``None``: none).
     """
 
     name: str
@@ -53,6 +54,7 @@ class SearchInfo:
     params: Mapping[str, Any] = field(default_factory=dict)
     space_yaml: str | None = None
     strict_params: bool = False
+    test_metric_name: str | None = None
 
     @property
     def is_search(self) -> bool:

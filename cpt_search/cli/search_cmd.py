@@ -140,7 +140,7 @@ def _print_outcome(outcome, store_arg: str) -> None:
     kind = "seed-confirmed Pareto front" if outcome.front.confirmed is not None else "Pareto front"
     click.echo(f"{kind} ({len(outcome.front.members)} of {p.complete}), hypervolume "
                f"{outcome.front.hypervolume:.4f}:")
-    click.echo(_front_table(outcome.front))
+    click.echo(_front_table(outcome.front, outcome.test_metric_name))
     store_flag = "" if store_arg == DEFAULT_STORE_DIR else f" --store {store_arg}"
     click.echo("")
     click.echo(f"store        {outcome.store.root}")
@@ -156,12 +156,13 @@ def _print_outcome(outcome, store_arg: str) -> None:
 # ---------------------------------------------------------------------- front
 
 
-def _front_rows(front) -> list[dict]:
+def _front_rows(front, test_metric_name: str | None = None) -> list[dict]:
     """The members of a :class:`~cpt_search.records.confirmed.SearchFront` as plain rows (confirmed:
     the metric is the seed-adjusted mean, beside seeds, mean, std, interval and P(front))."""
     rows = []
     for c in front.members:
-        row = {"trial": c.trial, "label": c.label, front.metric_name: c.metric, "bitops": c.bitops,
+        row = {"trial": c.trial, "label": c.label, front.metric_name: c.metric,
+               test_metric_name or "test_metric": c.extra.get("test_metric"), "bitops": c.bitops,
                "relative_cost": c.relative_cost, "relative_cost_vs_8_8": c.extra.get("relative_cost_vs_8_8"),
                "baseline": c.baseline}
         if front.confirmed is not None:
@@ -171,19 +172,22 @@ def _front_rows(front) -> list[dict]:
     return rows
 
 
-def _front_table(front) -> str:
+def _front_table(front, test_metric_name: str | None = None) -> str:
     if not front.members:
         return "  (empty: no trial has completed yet)"
     confirmed = front.confirmed is not None
-    head = f"{'trial':>5}  {front.metric_name[:14]:>14} {'GBitOPs':>11} {'rel.cost':>9} {'vs 8/8':>7}  "
+    head = (f"{'trial':>5}  {front.metric_name[:14]:>14} {(test_metric_name or 'test')[:14]:>14} "
+            f"{'GBitOPs':>11} {'rel.cost':>9} {'vs 8/8':>7}  ")
     if confirmed:
         head += f"{'seeds':>5} {'mean':>7} {'std':>7} {'95% interval':>15} {'P(front)':>8}  "
     lines = [head + " schedule"]
     for c in front.members:
         vs88 = c.extra.get("relative_cost_vs_8_8")
         vs88_text = "-" if vs88 is None else f"{vs88:.3f}"
+        test = c.extra.get("test_metric")
+        test_text = "-" if test is None else f"{test:.4f}"
         mark = "*" if c.baseline else " "
-        line = (f"{c.trial:>5}  {c.metric:>14.4f} {c.bitops / 1e9:>11.3f} {c.relative_cost:>9.4f} "
+        line = (f"{c.trial:>5}  {c.metric:>14.4f} {test_text:>14} {c.bitops / 1e9:>11.3f} {c.relative_cost:>9.4f} "
                 f"{vs88_text:>7}  ")
         if confirmed:
             extra = c.extra
@@ -197,6 +201,9 @@ def _front_table(front) -> str:
         settings = front.settings
         lines.append(f"(confirmed on seeds {list(settings.seeds)}: {front.metric_name} is the mean with the "
                      "seed effects removed; interval: 95 % Student t; P(front): paired bootstrap over seeds)")
+    if test_metric_name:
+        lines.append(f"(the front is selected on {front.metric_name}; {test_metric_name} is reported, "
+                     "never used to select)")
     return "\n".join(lines)
 
 
@@ -216,10 +223,11 @@ def front(name: str, store: str, fmt: str) -> None:
     _quiet_libraries(False)
     snapshot = load_search(Store.at(store), name)
     front = snapshot.front
-    rows = _front_rows(front)
+    rows = _front_rows(front, snapshot.test_metric_name)
     if fmt == "json":
         click.echo(json.dumps({"search": name, "task": snapshot.task, "budget": snapshot.budget,
-                               "metric_name": front.metric_name, "higher_is_better": front.higher_is_better,
+                               "metric_name": front.metric_name, "test_metric_name": snapshot.test_metric_name,
+                               "higher_is_better": front.higher_is_better,
                                "hypervolume": front.hypervolume, "confirmed": front.confirmed is not None,
                                "front": rows}, indent=2))
     elif fmt == "csv":
@@ -235,7 +243,7 @@ def front(name: str, store: str, fmt: str) -> None:
         kind = "seed-confirmed front" if front.confirmed is not None else "front"
         click.echo(f"search {name!r}: {snapshot.task} ({snapshot.budget}), {done} finished trials, "
                    f"{kind} of {len(front.members)}, hypervolume {front.hypervolume:.4f}")
-        click.echo(_front_table(front))
+        click.echo(_front_table(front, snapshot.test_metric_name))
 
 
 # ---------------------------------------------------------------------- export
@@ -272,6 +280,7 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
     provenance = {
         "search": name, "trial": chosen.trial, "label": chosen.label, "task": snapshot.task,
         "budget": snapshot.budget, "metric_name": snapshot.metric_name, "metric": chosen.metric,
+        "test_metric_name": snapshot.test_metric_name, "test_metric": chosen.extra.get("test_metric"),
         "bitops": chosen.bitops, "relative_cost": chosen.relative_cost, "pick": pick,
         "filters": {"max_relative_cost": max_relative_cost, "min_metric": min_metric},
         "store": str(Store.at(store).root), "cpt_search_version": cpt_search.__version__,
@@ -282,8 +291,10 @@ def export(name: str, pick: str, max_relative_cost: float | None, min_metric: fl
         path = save_schedule(output, schedule, provenance)
     except ConfigError as error:  # e.g. ENOSPC on /dev/full: name the flag, not the library's key
         raise error.with_context(key="--output") from None
+    test = chosen.extra.get("test_metric")
+    test_text = "" if test is None else f" ({snapshot.test_metric_name or 'test'} {test:.4f})"
     click.echo(f"wrote {path}: trial {chosen.trial}, {schedule.label}, {snapshot.metric_name} "
-               f"{chosen.metric:.4f}, {chosen.bitops / 1e9:.3f} GBitOPs, relative cost "
+               f"{chosen.metric:.4f}{test_text}, {chosen.bitops / 1e9:.3f} GBitOPs, relative cost "
                f"{chosen.relative_cost:.4f} ({pick})")
     click.echo(f"retrain it:  cpt-search train --task {snapshot.task} --budget {snapshot.budget} "
                f"--schedule-file {path}")

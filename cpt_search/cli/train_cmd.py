@@ -13,15 +13,17 @@ from cpt_search.limits import MAX_THREADS
 from cpt_search.schedule import Schedule
 
 
-def _header(metric_name: str) -> str:
-    return (f"{'epoch':>5} {'step':>7} {'loss':>8} {metric_name:>13} {'mean_bits':>9} "
-            f"{'GBitOPs':>12} {'seconds':>8}")
+def _header(metric_name: str, test_metric_name: str | None) -> str:
+    return (f"{'epoch':>5} {'step':>7} {'loss':>8} {metric_name:>13} {test_metric_name or 'test':>13} "
+            f"{'mean_bits':>9} {'GBitOPs':>12} {'seconds':>8}")
 
 
 def _row(record) -> str:
-    """One fixed-width row; the metric column is accuracy or bits per character, per the task."""
+    """One fixed-width row; the metric columns (validation, then test) are accuracy or bits per
+    character, per the task."""
+    test = "-" if record.test_metric is None else f"{record.test_metric:.4f}"
     return (f"{record.epoch:>5d} {record.step:>7d} {record.loss:>8.4f} {record.metric:>13.4f} "
-            f"{record.mean_bits_so_far:>9.3f} {record.bitops_so_far / 1e9:>12.1f} "
+            f"{test:>13} {record.mean_bits_so_far:>9.3f} {record.bitops_so_far / 1e9:>12.1f} "
             f"{record.seconds:>8.1f}")
 
 
@@ -58,14 +60,15 @@ def train(task: str, budget: str, seed: int, data_dir: str | None, download: boo
         click.echo(f"{task} ({budget} budget, seed {seed}) under {schedule.label}; "
                    f"metric: {entry.metric_name} ({'higher' if entry.higher_is_better else 'lower'}"
                    f" is better)")
-        click.echo(_header(entry.metric_name))
+        click.echo(_header(entry.metric_name, entry.test_metric_name))
     result = run_trial(spec, on_epoch=on_epoch, progress=not as_json)
     if as_json:
         click.echo(json.dumps(result.to_dict(with_epochs=False), sort_keys=True))
         return
-    accuracy = "-" if result.accuracy is None else f"{result.accuracy:.4f}"
+    test = ("" if result.test_metric is None
+            else f"{result.test_metric_name or 'test'} {result.test_metric:.4f}  ")
     click.echo(
-        f"\n{result.metric_name} {result.metric:.4f}  accuracy {accuracy}  "
+        f"\n{result.metric_name} {result.metric:.4f}  {test}"
         f"mean bits {result.mean_bits:.2f}/{result.mean_grad_bits:.2f}\n"
         f"training BitOPs {result.bitops:.4g} (per layer), {result.paper_bitops:.4g} (paper), "
         f"cost vs FP32 {result.relative_cost:.4f}, vs static 8/8 {result.relative_cost_vs_8_8:.3f}\n"

@@ -5,19 +5,26 @@ from __future__ import annotations
 import numpy as np
 
 from cpt_search.data.fashion_mnist import ImageArrays
+from cpt_search.data.splits import SPLIT_SEED
 
-TEST_FRAC = 0.2
-SPLIT_SEED = 0  # the split is fixed; a trial's seed changes the initialisation and batch order only
+HELD_OUT_FRAC = 0.2  # held out of training, then halved into validation and test
 
 
 def load() -> ImageArrays:
-    """Images ``[N, 8, 8]`` scaled to uint8 0..255 (the originals are 0..16), split 80/20."""
+    """Images ``[N, 8, 8]`` scaled to uint8 0..255 (the originals are 0..16), in a fixed split:
+    1,438 train, 180 validation, 179 test.
+
+    The 20 % held out is the same as before the validation split existed (the training set, and so
+    every step count, is unchanged); its first half selects, its second half reports.
+    """
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     images = np.rint(digits.images * (255.0 / 16.0)).astype(np.uint8)
     labels = digits.target.astype(np.int64)
     order = np.random.default_rng(SPLIT_SEED).permutation(len(labels))
-    n_test = int(round(TEST_FRAC * len(labels)))
-    test, train = order[:n_test], order[n_test:]
-    return ImageArrays(images[train], labels[train], images[test], labels[test])
+    held = int(round(HELD_OUT_FRAC * len(labels)))
+    n_val = (held + 1) // 2
+    val, test, train = order[:n_val], order[n_val:held], order[held:]
+    return ImageArrays(images[train], labels[train], images[val], labels[val], images[test],
+                       labels[test])

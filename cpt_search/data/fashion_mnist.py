@@ -19,10 +19,15 @@ import numpy as np
 from cpt_search.data.cache import build_once, source_key
 from cpt_search.data.locate import DatasetFiles
 from cpt_search.data.options import DataOptions, locate
+from cpt_search.data.splits import hold_out
 from cpt_search.errors import DataError
 
 _NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+# Validation images held out of the 60,000 training images (the 55,000/5,000 split of the MNIST
+# tutorials); the official 10,000 test images report.
+VAL_SIZE = 5_000
 
 FILES = DatasetFiles(
     name="fashion-mnist",
@@ -34,12 +39,26 @@ FILES = DatasetFiles(
 
 @dataclass(frozen=True)
 class ImageArrays:
-    """A classification dataset held in memory: uint8 images ``[N, H, W(, C)]``, int64 labels."""
+    """A classification dataset held in memory: uint8 images ``[N, H, W(, C)]``, int64 labels.
+
+    Three disjoint splits: ``train`` trains, ``val`` selects (the search objective), ``test``
+    reports (see :mod:`cpt_search.data.splits`).
+    """
 
     train_images: np.ndarray
     train_labels: np.ndarray
+    val_images: np.ndarray
+    val_labels: np.ndarray
     test_images: np.ndarray
     test_labels: np.ndarray
+
+    @classmethod
+    def holding_out(cls, train_images: np.ndarray, train_labels: np.ndarray,
+                    test_images: np.ndarray, test_labels: np.ndarray, val_size: int) -> "ImageArrays":
+        """The official train/test splits with a fixed ``val_size`` hold-out of the training split."""
+        kept, held = hold_out(len(train_labels), val_size)
+        return cls(train_images[kept], train_labels[kept], train_images[held], train_labels[held],
+                   test_images, test_labels)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -83,11 +102,11 @@ def prepare(options: DataOptions) -> tuple[Path, Path]:
     return root, cached
 
 
-def load(options: DataOptions) -> ImageArrays:
-    """The 60,000 training and 10,000 test images (28x28 uint8) with their labels."""
+def load(options: DataOptions, val_size: int = VAL_SIZE) -> ImageArrays:
+    """55,000 training, 5,000 held-out validation (``val_size``) and the 10,000 test images
+    (28x28 uint8)."""
     _, cached = prepare(options)
     with np.load(cached) as data:
-        return ImageArrays(
-            train_images=data["train_images"], train_labels=data["train_labels"].astype(np.int64),
-            test_images=data["test_images"], test_labels=data["test_labels"].astype(np.int64),
-        )
+        return ImageArrays.holding_out(data["train_images"], data["train_labels"].astype(np.int64),
+                                       data["test_images"], data["test_labels"].astype(np.int64),
+                                       val_size)

@@ -124,6 +124,7 @@ def _run_locked(jobs, request, task, data_root, store, kind, params, on_outcome)
             study.enqueue_trial({}, user_attrs=job_attrs(job), skip_if_exists=False)
     observers, recorder = make_observers(store, tracking=request.tracking)
     info = SearchInfo(name=name, kind=kind, metric_name=task.metric_name,
+                      test_metric_name=task.test_metric_name,
                       higher_is_better=higher_is_better, seeds=(), params=params)
     resources = TrialResources(cpus=float(request.cpus_per_trial), gpus=float(request.gpus_per_trial))
     trainable = make_trainable(task=request.task, budget=request.budget, seeds=(0,),

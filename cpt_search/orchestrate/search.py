@@ -85,6 +85,7 @@ class SearchOutcome:
         complete: whether every target trial has finished.
         gave_up: the sampler proposed only infeasible schedules for too long.
         seconds: wall time of this call.
+        test_metric_name: the task's test metric, shown beside the front (``None``: none).
     """
 
     name: str
@@ -100,6 +101,7 @@ class SearchOutcome:
     gave_up: bool
     seconds: float
     confirmation: Any = None
+    test_metric_name: str | None = None
 
 
 def run_search(request: SearchRequest, *,
@@ -157,7 +159,8 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     sampler = make_sampler(_session_space(space, storage, name))
     study, interrupted = open_session_study(
         storage, name, directions, sampler,
-        {"task": space.task, "budget": space.budget, "metric_name": metric_name})
+        {"task": space.task, "budget": space.budget, "metric_name": metric_name,
+         "test_metric_name": task.test_metric_name})
     if interrupted:
         say(f"resuming {name}: {len(interrupted)} interrupted trial(s) enqueued again")
     _record_context(study, space, concurrency)
@@ -167,6 +170,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     target = num_trials + (len(space.baseline_schedules()) if space.include_baselines else 0)
     observers, recorder = make_observers(store, tracking=request.tracking)
     info = SearchInfo(name=name, kind=SEARCH, metric_name=metric_name,
+                      test_metric_name=task.test_metric_name,
                       higher_is_better=higher_is_better, seeds=space.seeds,
                       params=_parent_params(space, name, num_trials, target, concurrency, metric_name,
                                             directions, store),
@@ -207,7 +211,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
         ran_now=result.after.finished - result.before.finished,
         interrupted=tuple(interrupted) + result.interrupted_end, front=load_search(store, name).front,
         complete=complete, gave_up=result.gave_up, seconds=time.perf_counter() - started,
-        confirmation=confirmation)
+        confirmation=confirmation, test_metric_name=task.test_metric_name)
 
 
 def _record_context(study: Any, space: Any, concurrency: int) -> None:

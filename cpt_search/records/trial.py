@@ -32,7 +32,7 @@ class TrialRecord:
         number: the Optuna trial number (stable across resumes; MLflow runs are keyed by it).
         status: one of ``complete``, ``failed``, ``infeasible``, ``interrupted``, ``running``, ``waiting``.
         label, schedule, baseline: the schedule trained (or to be trained).
-        values: ``(metric, bitops)`` told to Optuna for a complete trial.
+        values: ``(metric, bitops)`` told to Optuna for a complete trial (the validation metric).
         result: the summary the trial reported (empty unless complete).
         error: one line saying why a failed or interrupted trial did not complete.
         retry_of: the interrupted trial this one re-runs, if any.
@@ -53,6 +53,13 @@ class TrialRecord:
     ray_trial_id: str | None = None
     reused_from: int | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def test_metric(self) -> float | None:
+        """The metric on the task's test split (mean over seeds) of a complete trial, ``None`` when
+        the task has none; shown beside the objective, never used to select."""
+        value = self.result.get("test_metric")
+        return None if value is None else float(value)
 
     @property
     def finished(self) -> bool:

@@ -34,6 +34,7 @@ class SearchSnapshot:
         task, budget: what the trials trained.
         seeds: the seeds every search trial trained.
         attrs: the study's user attrs (the settings recorded by ``cpt-search run``).
+        test_metric_name: the task's test metric, shown beside the objective (``None``: none).
     """
 
     name: str
@@ -44,6 +45,7 @@ class SearchSnapshot:
     budget: str
     seeds: tuple[int, ...] = (0,)
     attrs: Mapping[str, Any] = field(default_factory=dict)
+    test_metric_name: str | None = None
 
     @property
     def metric_name(self) -> str:
@@ -95,7 +97,7 @@ def load_search(store: Store, name: str) -> SearchSnapshot:
                          settings=settings, confirm_values=values)
     return SearchSnapshot(name=name, records=records, candidates=cands, front=front,
                           task=str(attrs.get("task", "?")), budget=str(attrs.get("budget", "?")),
-                          seeds=seeds, attrs=attrs)
+                          seeds=seeds, attrs=attrs, test_metric_name=attrs.get("test_metric_name"))
 
 
 def confirm_settings_of(attrs: Mapping[str, Any]) -> Any:

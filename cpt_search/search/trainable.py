@@ -6,12 +6,15 @@ dict) and, for an analysis trial, its own ``seeds``; a search's trials train the
 Reports (flat dicts, so Ray's flattening changes nothing):
 
 * after every epoch of every seed: ``kind="epoch"`` with ``seed``, ``epoch``, ``loss``,
-  ``epoch_metric``, ``epoch_accuracy``, ``mean_bits_so_far``, ``bitops_so_far``, ``seconds``;
+  ``epoch_metric``, ``epoch_accuracy``, ``epoch_test_metric``, ``mean_bits_so_far``,
+  ``bitops_so_far``, ``seconds``;
   the objective keys are deliberately absent, so a trial that dies later can never be mistaken for a
   complete one (the driver sets ``TUNE_DISABLE_STRICT_METRIC_CHECKING``);
 * once at the end, ``kind="final"``: the objectives ``<metric_name>`` (mean over seeds) and
   ``bitops``, plus the summary keys of :data:`cpt_search.search.searcher.SUMMARY_KEYS` (``seconds``
-  is the mean training time of one seed, ``trial_seconds`` the whole trial's wall time);
+  is the mean training time of one seed, ``trial_seconds`` the whole trial's wall time), and
+  ``test_metric`` / ``test_metric_std`` (over seeds) when the task has a test split: recorded
+  beside the objective, never one;
 * or, when training raised (``TrialDiverged`` or anything else), ``kind="failed"`` with
   ``trial_failed=True``, ``error`` (one line), ``error_type`` and ``error_traceback``; the
   searcher tells Optuna FAIL and the driver marks the MLflow run FAILED. Catching here, rather than
@@ -76,6 +79,8 @@ def epoch_report(record: Any, seed: int) -> dict[str, Any]:
               "bitops_so_far": float(record.bitops_so_far), "seconds": float(record.seconds)}
     if record.accuracy is not None:
         report["epoch_accuracy"] = float(record.accuracy)
+    if record.test_metric is not None:
+        report["epoch_test_metric"] = float(record.test_metric)
     return report
 
 
@@ -87,9 +92,7 @@ def final_report(results: Sequence[Any], metric_name: str, seconds: float,
     schedules seed by seed) and ``final_epoch`` the last evaluated epoch, the step the summary metrics
     are logged at so they line up with the curves.
     """
-    metrics = [float(r.metric) for r in results]
-    mean = sum(metrics) / len(metrics)
-    std = math.sqrt(sum((m - mean) ** 2 for m in metrics) / len(metrics))
+    mean, std = _mean_std([float(r.metric) for r in results])
     first = results[0]  # the cost is the schedule's and the task's: the same for every seed
     report: dict[str, Any] = {
         "kind": "final", metric_name: mean, "metric": mean, "metric_std": std,
@@ -108,7 +111,16 @@ def final_report(results: Sequence[Any], metric_name: str, seconds: float,
     accuracies = [r.accuracy for r in results if r.accuracy is not None]
     if accuracies:
         report["accuracy"] = sum(accuracies) / len(accuracies)
+    tests = [float(r.test_metric) for r in results if r.test_metric is not None]
+    if tests:
+        report["test_metric"], report["test_metric_std"] = _mean_std(tests)
     return report
+
+
+def _mean_std(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and population standard deviation (0 for one seed)."""
+    mean = sum(values) / len(values)
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
 
 
 def failure_report(error: BaseException, seconds: float) -> dict[str, Any]:

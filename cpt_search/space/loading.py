@@ -192,6 +192,12 @@ def _resolve_objective(ctx: _Context, objective: Objective, task: Any) -> Object
     if task is None:
         return objective
     metric_name = getattr(task, "metric_name", None)
+    if objective.metric is not None and objective.metric == getattr(task, "test_metric_name", None):
+        # Selecting on the split that is reported would make the reported front optimistic.
+        raise ctx.error(f"a search selects on the validation metric {metric_name!r}; "
+                        f"{objective.metric} is reported beside it, never selected on",
+                        ("objective", "metric"), objective.metric,
+                        f"use 'metric: {metric_name}' or leave it out")
     if objective.metric is not None and metric_name is not None and objective.metric != metric_name:
         raise ctx.error(f"task {task.name} reports the metric {metric_name!r}",
                         ("objective", "metric"), objective.metric,

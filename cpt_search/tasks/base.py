@@ -27,13 +27,20 @@ BUDGET_NAMES = ("tiny", "default", "paper")  # the built-in tasks' budgets
 class Evaluation:
     """The result of evaluating a model.
 
+    A search selects on the validation split and reports the test split apart (selecting on test
+    data reports an optimistic front), so ``metric`` is always the validation figure.
+
     Attributes:
-        metric: the task's metric (accuracy, or bits per character for the language model).
-        accuracy: classification accuracy when the task has one, else ``None``.
+        metric: the task's validation metric, the search objective (accuracy, or bits per
+            character for the language model).
+        accuracy: validation accuracy when the task has one, else ``None``.
+        test_metric: the same metric on the held-out test split (``None``: the task has none);
+            recorded and shown, never used to select.
     """
 
     metric: float
     accuracy: float | None
+    test_metric: float | None = None
 
 
 @dataclass
@@ -86,6 +93,11 @@ class Task(ABC):
         return self.info.metric_name
 
     @property
+    def test_metric_name(self) -> str | None:
+        """What ``Evaluation.test_metric`` measures (``None``: the task has no test split)."""
+        return self.info.test_metric_name
+
+    @property
     def higher_is_better(self) -> bool:
         """The metric's direction."""
         return self.info.higher_is_better
@@ -128,4 +140,5 @@ class Task(ABC):
 
     @abstractmethod
     def evaluate(self, model: "torch.nn.Module", prepared: Prepared, budget: Budget) -> Evaluation:
-        """The task's metric on its evaluation split (the model is in eval mode, no grad)."""
+        """The metric on the validation split and, if the task has one, on the test split (the model
+        is in eval mode, no grad)."""

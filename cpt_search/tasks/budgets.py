@@ -47,7 +47,9 @@ class ImageBudget(Budget):
         warmup_frac: fraction of the steps spent ramping the learning rate up linearly.
         milestones_frac: fractions of training where the step schedule divides the rate by 10.
         augment: random crop (padding 4) and horizontal flip.
-        train_samples, test_samples: use only the first N samples (tiny budgets); ``None`` = all.
+        train_samples: train on only the first N training samples (tiny budgets); ``None`` = all.
+        test_samples: evaluate on only the first N samples of the validation and of the test split
+            (each); ``None`` = all.
         eval_batch_size: samples per evaluation forward pass.
     """
 
@@ -94,7 +96,7 @@ class CharLMBudget(Budget):
         lr: Adam learning rate, decayed by cosine to 10 % over training.
         embed_dim, hidden_size, dropout: model size.
         grad_clip_norm: gradient norm clipping, the usual guard for recurrent nets.
-        eval_chars: validation characters scored (a prefix of the validation split).
+        eval_chars: characters scored in each of the validation and test spans (a prefix of each).
     """
 
     steps_per_epoch: int

@@ -45,10 +45,12 @@ def _to_tensor(images: np.ndarray, limit: int | None) -> torch.Tensor:
 
 @dataclass
 class ImageData:
-    """Normalised images and labels of both splits, on the trial's device."""
+    """Normalised images and labels of the three splits, on the trial's device."""
 
     train_x: torch.Tensor
     train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
     test_x: torch.Tensor
     test_y: torch.Tensor
 
@@ -67,6 +69,7 @@ class ImageClassificationTask(Task):
     def prepare(self, budget: ImageBudget, options: DataOptions, device: torch.device) -> Prepared:
         arrays = self.load_arrays(options)
         train_x = _to_tensor(arrays.train_images, budget.train_samples)
+        val_x = _to_tensor(arrays.val_images, budget.test_samples)
         test_x = _to_tensor(arrays.test_images, budget.test_samples)
         # Normalise with the training split's per-channel statistics.
         mean = train_x.mean(dim=(0, 2, 3), keepdim=True)
@@ -74,6 +77,8 @@ class ImageClassificationTask(Task):
         data = ImageData(
             train_x=((train_x - mean) / std).to(device),
             train_y=torch.from_numpy(arrays.train_labels[:len(train_x)]).to(device),
+            val_x=((val_x - mean) / std).to(device),
+            val_y=torch.from_numpy(arrays.val_labels[:len(val_x)]).to(device),
             test_x=((test_x - mean) / std).to(device),
             test_y=torch.from_numpy(arrays.test_labels[:len(test_x)]).to(device),
         )
@@ -112,13 +117,18 @@ class ImageClassificationTask(Task):
 
     def evaluate(self, model: nn.Module, prepared: Prepared, budget: ImageBudget) -> Evaluation:
         data: ImageData = prepared.data
-        correct = 0
-        for start in range(0, len(data.test_y), budget.eval_batch_size):
-            logits = model(data.test_x[start:start + budget.eval_batch_size])
-            correct += int((logits.argmax(dim=1) == data.test_y[start:start + budget.eval_batch_size])
-                           .sum())
-        accuracy = correct / len(data.test_y)
-        return Evaluation(metric=accuracy, accuracy=accuracy)
+        val = accuracy(model, data.val_x, data.val_y, budget.eval_batch_size)
+        return Evaluation(metric=val, accuracy=val,
+                          test_metric=accuracy(model, data.test_x, data.test_y, budget.eval_batch_size))
+
+
+def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> float:
+    """Top-1 accuracy of ``model`` on ``images`` in batches of ``batch_size``."""
+    correct = 0
+    for start in range(0, len(labels), batch_size):
+        logits = model(images[start:start + batch_size])
+        correct += int((logits.argmax(dim=1) == labels[start:start + batch_size]).sum())
+    return correct / len(labels)
 
 
 def random_crop_flip(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:

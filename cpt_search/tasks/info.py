@@ -31,8 +31,11 @@ class TaskInfo:
         name: registry name, ``"<dataset>/<model>"`` for the built-in tasks.
         dataset: the dataset name in :data:`cpt_search.data.DATASETS` (``None``: the task brings its
             own data).
-        metric_name: what the task's evaluation measures (``"test_accuracy"``, ``"val_bpc"``).
+        metric_name: what the task's evaluation measures on its validation split, the search
+            objective (``"val_accuracy"``, ``"val_bpc"``).
         higher_is_better: the metric's direction.
+        test_metric_name: the same metric on the test split (``"test_accuracy"``), reported beside
+            the objective and never selected on; ``None``: the task has no test split.
         budgets: named budgets; ``default`` is required, others (``tiny``, ``paper``) are optional.
         train_size: training samples of the dataset (batch tasks: gives the exact steps per epoch).
         factory: ``"module:attribute"`` of the :class:`~cpt_search.tasks.base.Task` subclass.
@@ -47,6 +50,7 @@ class TaskInfo:
     budgets: Mapping[str, Budget]
     factory: str
     train_size: int | None = None
+    test_metric_name: str | None = None
     args: tuple[Any, ...] = ()
     summary: str = ""
     _loaded: dict = field(default_factory=dict, compare=False, repr=False)
@@ -98,11 +102,13 @@ class TaskInfo:
                         where: str | None = None) -> "TaskInfo":
         """The metadata a user's :class:`~cpt_search.tasks.base.Task` subclass declares as class
         attributes: ``metric_name`` and ``budgets`` (with ``default``) are required; ``name``
-        (default: the import string), ``higher_is_better`` (``True``), ``dataset`` (``None``: the
-        task loads its own data) and ``train_size`` are optional."""
+        (default: the import string), ``higher_is_better`` (``True``), ``test_metric_name``
+        (``None``: no test split), ``dataset`` (``None``: the task loads its own data) and
+        ``train_size`` are optional."""
         place = where or factory
         attrs = {name: getattr(task_class, name, None) for name in (
-            "name", "metric_name", "higher_is_better", "budgets", "dataset", "train_size")}
+            "name", "metric_name", "higher_is_better", "budgets", "dataset", "train_size",
+            "test_metric_name")}
         # The Task base class reads these from its info through properties: unset, not values.
         attrs = {k: None if isinstance(v, property) else v for k, v in attrs.items()}
         name = attrs["name"] if isinstance(attrs["name"], str) else factory
@@ -111,6 +117,12 @@ class TaskInfo:
             raise ConfigError("a task class must set metric_name (the metric its evaluate() returns)",
                               where=place, key="metric_name", value=metric_name,
                               fix='add e.g. metric_name = "val_accuracy" to the class')
+        test_metric_name = attrs["test_metric_name"]
+        if test_metric_name is not None and (not isinstance(test_metric_name, str)
+                                             or test_metric_name in ("", metric_name)):
+            raise ConfigError("test_metric_name must be a name other than metric_name",
+                              where=place, key="test_metric_name", value=test_metric_name,
+                              fix='use e.g. test_metric_name = "test_accuracy", or leave it out')
         higher = True if attrs["higher_is_better"] is None else attrs["higher_is_better"]
         if not isinstance(higher, bool):
             raise ConfigError("higher_is_better must be True or False", where=place,
@@ -124,7 +136,7 @@ class TaskInfo:
                                   "(cpt_search.tasks.budgets)")
         info = cls(name=name, dataset=attrs["dataset"], metric_name=metric_name,
                    higher_is_better=higher, budgets=dict(budgets), factory=factory,
-                   train_size=attrs["train_size"])
+                   train_size=attrs["train_size"], test_metric_name=test_metric_name)
         if instance is not None:
             instance.info = info
             info._loaded["task"] = instance

@@ -60,7 +60,8 @@ class GCN(nn.Module):
 
 
 class PlanetoidGCN(Task):
-    """A GCN on one Planetoid graph; the metric is test accuracy after the last epoch."""
+    """A GCN on one Planetoid graph: accuracy on the split's 500 validation nodes selects, on its
+    1,000 test nodes reports (Yang et al. 2016's split, which Kipf & Welling tune on the same way)."""
 
     quantize_first_layer = True
     quantize_last_layer = True
@@ -99,5 +100,6 @@ class PlanetoidGCN(Task):
     def evaluate(self, model: nn.Module, prepared: Prepared, budget: GraphBudget) -> Evaluation:
         data = prepared.data
         pred = model(data.x, data.edge_index).argmax(dim=1)
-        accuracy = float((pred[data.test_mask] == data.y[data.test_mask]).float().mean())
-        return Evaluation(metric=accuracy, accuracy=accuracy)
+        val = float((pred[data.val_mask] == data.y[data.val_mask]).float().mean())
+        test = float((pred[data.test_mask] == data.y[data.test_mask]).float().mean())
+        return Evaluation(metric=val, accuracy=val, test_metric=test)

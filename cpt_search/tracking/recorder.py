@@ -227,6 +227,7 @@ class MlflowRecorder(SearchObserver):
         step = int(report["epoch"])
         now = _now_ms()
         keys = {"loss": "epoch_loss", "epoch_metric": f"epoch_{self.info.metric_name}",
+                "epoch_test_metric": f"epoch_{self.info.test_metric_name or 'test_metric'}",
                 "epoch_accuracy": "epoch_accuracy", "mean_bits_so_far": "epoch_mean_bits",
                 "bitops_so_far": "epoch_bitops", "seconds": "epoch_seconds"}
         metrics = [Metric(name + suffix, float(report[key]), now, step)
@@ -257,6 +258,10 @@ class MlflowRecorder(SearchObserver):
             for key in RESULT_METRICS:
                 if _finite(result.get(key)) and key not in values:
                     values[key] = result[key]
+            test_name = self.info.test_metric_name if self.info else None
+            for key, name in (("test_metric", test_name), ("test_metric_std", f"{test_name}_std")):
+                if _finite(result.get(key)):  # reported beside the objective, never selected on
+                    values[name if test_name else key] = result[key]
             metrics = [Metric("seconds" if k == "trial_seconds" else k, float(v), now, step)
                        for k, v in values.items()]
             self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
@@ -397,7 +402,9 @@ class MlflowRecorder(SearchObserver):
 
     def _front_row(self, candidate: Candidate, state: FrontState) -> dict[str, Any]:
         metric_name = self.info.metric_name if self.info else "metric"
+        test_name = (self.info.test_metric_name if self.info else None) or "test_metric"
         return {"trial": candidate.trial, "label": candidate.label, metric_name: candidate.metric,
+                test_name: candidate.extra.get("test_metric"),
                 "bitops": candidate.bitops, "relative_cost": candidate.relative_cost,
                 "cost_fraction": cost_fraction(candidate), "baseline": candidate.baseline,
                 "pareto_rank": state.ranks.get(candidate.trial, 0), "run_id": self._runs.get(candidate.trial, "")}

@@ -89,11 +89,12 @@ class EpochRecord:
         epoch: 1-based epoch number.
         step: optimizer steps done so far.
         loss: mean training loss over the epochs since the previous record.
-        metric: the task's metric after the epoch.
-        accuracy: accuracy after the epoch (``None`` for the language model).
+        metric: the task's validation metric after the epoch (the search objective).
+        accuracy: validation accuracy after the epoch (``None`` for the language model).
         mean_bits_so_far: mean forward bits over the steps trained so far.
         bitops_so_far: training bit operations so far (per-layer accounting).
         seconds: wall time since the trial started.
+        test_metric: the metric on the test split (``None``: the task has none); never selects.
     """
 
     epoch: int
@@ -104,6 +105,7 @@ class EpochRecord:
     mean_bits_so_far: float
     bitops_so_far: float
     seconds: float
+    test_metric: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values."""
@@ -115,8 +117,9 @@ class TrialResult:
     """The outcome of one trial; :meth:`to_dict` is JSON-safe.
 
     Attributes:
-        metric, metric_name, higher_is_better: the task's final metric and its direction.
-        accuracy: final accuracy, ``None`` for the language model.
+        metric, metric_name, higher_is_better: the task's final validation metric (the search
+            objective) and its direction.
+        accuracy: final validation accuracy, ``None`` for the language model.
         bitops: training bit operations, per-layer (FP32 layers at 32/32), from the bits used.
         paper_bitops: the papers' figure (every layer at the scheduled bits).
         fp32_bitops: the same training in full precision.
@@ -130,6 +133,8 @@ class TrialResult:
         epochs: one record per evaluated epoch.
         schedule: the schedule's dict; ``schedule_label`` its short name.
         quant_kernels: the quantizer kernels that ran (:attr:`cpt_search.quant.QuantHandle.kernels`).
+        test_metric, test_metric_name: the final metric on the test split, reported apart and never
+            used to select (``None``: the task has no test split).
     """
 
     task: str
@@ -154,6 +159,8 @@ class TrialResult:
     schedule: dict
     schedule_label: str
     quant_kernels: str = "eager"
+    test_metric: float | None = None
+    test_metric_name: str | None = None
 
     def to_dict(self, *, with_epochs: bool = True) -> dict[str, Any]:
         """Plain JSON-safe values; ``with_epochs=False`` drops the per-epoch list."""

@@ -7,9 +7,10 @@ The loop, for every task:
    ``total_steps = epochs * steps_per_epoch`` known up front;
 3. before every optimizer step ``handle.set_bits(bits[t], grad_bits[t])``; a loss that is not finite
    raises :class:`TrialDiverged` with the step;
-4. every ``budget.eval_every`` epochs and after the last, evaluate at the schedule's upper bounds
-(``max_bits`` / ``max_grad_bits``, the
-   precision the model ends its cycles at and is deployed at) and report an :class:`EpochRecord`;
+4. every ``budget.eval_every`` epochs and after the last, evaluate (the validation metric, and the
+   test metric reported beside it) at the schedule's upper bounds (``max_bits`` /
+   ``max_grad_bits``, the precision the model ends its cycles at and is deployed at) and report an
+   :class:`EpochRecord`;
 5. bit operations come from the bits the quantized layers actually recorded, not the plan.
 
 Behaviours beyond that (reporting to Ray Tune, CPT's range test) are :class:`~cpt_search.training.hooks.TrialHook`
@@ -185,6 +186,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
                 accuracy=None if evaluation.accuracy is None else float(evaluation.accuracy),
                 mean_bits_so_far=float(np.mean(used_bits)), bitops_so_far=report.bitops,
                 seconds=time.perf_counter() - started,
+                test_metric=None if evaluation.test_metric is None else float(evaluation.test_metric),
             )
             records.append(record)
             pending_losses = []
@@ -211,6 +213,8 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
         epochs=tuple(records),
         schedule=spec.schedule.to_dict(), schedule_label=spec.schedule.label,
         quant_kernels=handle.kernels,
+        test_metric=None if final is None else final.test_metric,
+        test_metric_name=task.test_metric_name,
     )
 
 

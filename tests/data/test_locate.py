@@ -75,8 +75,13 @@ def test_fashion_mnist_reads_gz_or_unpacked_idx_exactly(tmp_path, compressed):
     arrays = fake_fashion_root(tmp_path / "data", compressed=compressed)
     options = DataOptions(data_dir=str(tmp_path / "data"), cache_dir=str(tmp_path / "cache"),
                           system_dirs=False)
-    loaded = fashion_mnist.load(options)
-    np.testing.assert_array_equal(loaded.train_images, arrays["train-images-idx3-ubyte"])
+    loaded = fashion_mnist.load(options, val_size=2)
+    # The hold-out splits the training images (labels 0..5 here) and leaves the test images be.
+    kept = np.concatenate([loaded.train_labels, loaded.val_labels])
+    assert sorted(kept.tolist()) == list(range(6)) and len(loaded.val_labels) == 2
+    for split in ("train", "val"):
+        images, labels = getattr(loaded, f"{split}_images"), getattr(loaded, f"{split}_labels")
+        np.testing.assert_array_equal(images, arrays["train-images-idx3-ubyte"][labels])
     np.testing.assert_array_equal(loaded.test_labels, [9, 0, 4])
     assert loaded.train_labels.dtype == np.int64
     assert len(list((tmp_path / "cache").glob("fashion-mnist-*.npz"))) == 1

@@ -20,7 +20,7 @@ def store(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("fuzz_store") / "store"
     where = Store.at(root).create()
     study = open_study(open_storage(where.optuna_url), "demo", ("maximize", "minimize"))
-    for key, value in (("metric_name", "test_accuracy"), ("task", "digits/mlp"), ("budget", "tiny")):
+    for key, value in (("metric_name", "val_accuracy"), ("task", "digits/mlp"), ("budget", "tiny")):
         study.set_user_attr(key, value)
     dist = optuna.distributions.IntDistribution(1, 8)
     for metric, bitops, schedule, label in ((0.90, 4e9, preset("CR"), "CR"),

@@ -25,7 +25,7 @@ from cpt_search.space import load_space
 VALID = {
     "name": "fuzz", "task": "digits/mlp", "budget": "tiny", "seeds": [0, 1], "trials": 3,
     "concurrency": 1, "resources": {"cpus": 1, "gpus": 0},
-    "objective": {"metric": "test_accuracy", "direction": "maximize"},
+    "objective": {"metric": "val_accuracy", "direction": "maximize"},
     "sampler": {"name": "nsga2", "seed": 0, "options": {"population_size": 4}},
     "schedule": {"profile": ["cosine", "linear"], "form": "repeated", "num_cycles": {"low": 1, "high": 4},
                  "min_bits": {"low": 2, "high": 6}, "bits_span": {"low": 0, "high": 4},

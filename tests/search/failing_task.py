@@ -16,7 +16,8 @@ class FailsAtTwoBits(DigitsMLP):
 
     name = "digits-fails-at-2-bits"
     dataset = "digits"
-    metric_name = "test_accuracy"
+    metric_name = "val_accuracy"
+    test_metric_name = "test_accuracy"
     budgets = TASKS.get("digits/mlp").budgets
     train_size = DIGITS_TRAIN
 

@@ -33,7 +33,7 @@ def add(study, metric, bitops, schedule, label, *, baseline=False, state="comple
                   "relative_cost": bitops / 1e11, **(attrs or {})}
     if state == "complete":
         user_attrs["result"] = {"relative_cost": bitops / 1e11, "relative_cost_vs_8_8": bitops / 6.25e9,
-                                "fp32_bitops": 1e11}
+                                "fp32_bitops": 1e11, "test_metric": metric - 0.01}
         trial = optuna.trial.create_trial(values=[metric, bitops], params={"min_bits": 3},
                                           distributions={"min_bits": dist}, user_attrs=user_attrs)
     else:
@@ -47,7 +47,8 @@ def store(tmp_path: Path) -> Path:
     root = tmp_path / "store"
     where = Store.at(root).create()
     study = open_study(open_storage(where.optuna_url), "demo", ("maximize", "minimize"))
-    study.set_user_attr("metric_name", "test_accuracy")
+    study.set_user_attr("metric_name", "val_accuracy")
+    study.set_user_attr("test_metric_name", "test_accuracy")
     study.set_user_attr("task", "digits/mlp")
     study.set_user_attr("budget", "tiny")
     add(study, 0.90, 4e9, preset("CR"), "CR", baseline=True)        # 0: front
@@ -63,21 +64,26 @@ def test_front_table(store: Path, capsys) -> None:
     assert main(["front", "demo", "--store", str(store)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("search 'demo': digits/mlp (tiny), 5 finished trials, front of 3, hypervolume ")
-    assert out[1].split() == ["trial", "test_accuracy", "GBitOPs", "rel.cost", "vs", "8/8", "schedule"]
+    assert out[1].split() == ["trial", "val_accuracy", "test_accuracy", "GBitOPs", "rel.cost", "vs", "8/8",
+                              "schedule"]
     assert [line.split()[0] for line in out[2:5]] == ["3", "0", "1"]  # cheapest first
-    assert out[3].split() == ["0", "0.9000", "4.000", "0.0400", "0.640", "*CR"]
+    assert out[3].split() == ["0", "0.9000", "0.8900", "4.000", "0.0400", "0.640", "*CR"]
     assert out[5] == "(* = an enqueued paper preset or static baseline)"
+    assert out[6] == "(the front is selected on val_accuracy; test_accuracy is reported, never used to select)"
 
 
 def test_front_json_and_csv(store: Path, capsys) -> None:
     assert main(["front", "demo", "--store", str(store), "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [row["trial"] for row in data["front"]] == [3, 0, 1]
-    assert data["metric_name"] == "test_accuracy" and data["higher_is_better"] is True
+    assert data["metric_name"] == "val_accuracy" and data["higher_is_better"] is True
+    assert data["test_metric_name"] == "test_accuracy"
+    assert [row["test_accuracy"] for row in data["front"]] == pytest.approx([0.79, 0.89, 0.92])
     assert data["front"][1]["schedule"] == preset("CR").to_dict()
     assert main(["front", "demo", "--store", str(store), "--format", "csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "trial,label,test_accuracy,bitops,relative_cost,relative_cost_vs_8_8,baseline,schedule"
+    assert lines[0] == ("trial,label,val_accuracy,test_accuracy,bitops,relative_cost,relative_cost_vs_8_8,"
+                        "baseline,schedule")
     assert [line.split(",")[0] for line in lines[1:]] == ["3", "0", "1"]
 
 
@@ -91,6 +97,8 @@ def test_export_picks(store: Path, tmp_path: Path, pick: str, trial: int, capsys
     assert provenance["trial"] == trial and provenance["pick"] == pick
     assert set(provenance) >= {"search", "trial", "metric", "metric_name", "bitops", "relative_cost",
                                "cpt_search_version", "exported_at"}
+    assert provenance["metric_name"] == "val_accuracy" and provenance["test_metric_name"] == "test_accuracy"
+    assert provenance["test_metric"] == pytest.approx(provenance["metric"] - 0.01)
     assert f"wrote {out}: trial {trial}" in capsys.readouterr().out
 
 
@@ -148,7 +156,7 @@ def test_ui_serves_the_store_on_loopback(tmp_path: Path) -> None:
 
     where = Store.at(tmp_path / "store").create()
     MlflowRecorder(where).search_started(SearchInfo(name="demo", kind="search",
-                                                    metric_name="test_accuracy", higher_is_better=True))
+                                                    metric_name="val_accuracy", higher_is_better=True))
     open_study(open_storage(where.optuna_url), "demo", ("maximize", "minimize"))
     port = _free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))

@@ -133,14 +133,17 @@ def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
             assert run.data.tags["infeasible"] == "true"
         if record.status == "complete":
             assert run.data.tags["trial_id"]  # the Ray trial that ran it
-            assert run.data.metrics["test_accuracy"] == pytest.approx(record.values[0])
-            curve = client.get_metric_history(run.info.run_id, "epoch_test_accuracy")
-            assert [m.step for m in curve] == [1, 2]
+            assert run.data.metrics["val_accuracy"] == pytest.approx(record.values[0])
+            # The test metric is on every child run, beside (never instead of) the objective.
+            assert run.data.metrics["test_accuracy"] == pytest.approx(record.test_metric)
+            for name in ("epoch_val_accuracy", "epoch_test_accuracy"):
+                curve = client.get_metric_history(run.info.run_id, name)
+                assert [m.step for m in curve] == [1, 2]
             assert "schedule.png" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
     # The front tags agree with the Pareto mask of the finished children's own metrics.
     finished = [r for r in runs if r.info.status == "FINISHED"]
-    values = np.array([[r.data.metrics["test_accuracy"], r.data.metrics["bitops"]] for r in finished])
+    values = np.array([[r.data.metrics["val_accuracy"], r.data.metrics["bitops"]] for r in finished])
     mask = pareto_mask(values, ("maximize", "minimize"))
     assert [r.data.tags["pareto_front"] == "true" for r in finished] == list(mask)
     assert all(r.data.tags["pareto_front"] == "false" for r in runs if r.info.status != "FINISHED")
@@ -163,7 +166,9 @@ def test_export_round_trip(searched, tmp_path: Path) -> None:
     best = max(outcome.front.members, key=lambda c: (c.metric, -c.bitops))
     assert provenance["trial"] == best.trial and provenance["search"] == "mixed"
     assert provenance["metric"] == best.metric and provenance["bitops"] == best.bitops
-    assert provenance["metric_name"] == "test_accuracy" and provenance["cpt_search_version"]
+    assert provenance["metric_name"] == "val_accuracy" and provenance["cpt_search_version"]
+    assert provenance["test_metric_name"] == "test_accuracy"
+    assert provenance["test_metric"] == pytest.approx(best.extra["test_metric"])
     record = {r.number: r for r in study_records(outcome)}[best.trial]
     assert load_schedule(out) == schedule == Schedule.from_dict(record.schedule)
 

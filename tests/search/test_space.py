@@ -70,7 +70,10 @@ ERROR_CASES = [
     pytest.param(MINIMAL + "objective: {direction: minimize}\n", ":3: objective.direction='minimize'",
                  ["better when higher", "direction: maximize"], id="direction-against-task"),
     pytest.param(MINIMAL + "objective: {metric: accuracy}\n", ":3: objective.metric='accuracy'",
-                 ["reports the metric 'test_accuracy'"], id="wrong-metric"),
+                 ["reports the metric 'val_accuracy'"], id="wrong-metric"),
+    pytest.param(MINIMAL + "objective: {metric: test_accuracy}\n", ":3: objective.metric='test_accuracy'",
+                 ["selects on the validation metric 'val_accuracy'", "never selected on",
+                  "metric: val_accuracy"], id="select-on-test"),
     pytest.param(MINIMAL + "constraints: {max_relative_cost: 1.5}\n",
                  ":3: constraints.max_relative_cost=1.5", ["less than or equal to 1"], id="constraint-high"),
     pytest.param(MINIMAL + "constraints: {max_relative_cost: 0}\n",
@@ -179,7 +182,7 @@ def test_minimal_space_resolves_to_cpt_defaults(tmp_path):
     assert space.name == "tiny_digits"
     assert (space.task, space.budget, space.seeds, space.num_trials) == ("digits/mlp", "default", (0,), 4)
     assert space.concurrency == 1 and space.resources.cpus == 1.0 and space.resources.gpus == 0.0
-    assert space.objective.direction == "maximize" and space.objective.metric == "test_accuracy"
+    assert space.objective.direction == "maximize" and space.objective.metric == "val_accuracy"
     assert space.directions == ("maximize", "minimize")
     assert space.sampler.name == "nsga2" and space.sampler.seed is None and space.sampler.options == {}
     assert space.constraints.max_relative_cost is None

@@ -20,6 +20,8 @@ def synthetic_cifar(num_classes: int) -> ImageArrays:
     return ImageArrays(
         train_images=rng.integers(0, 256, (300, 32, 32, 3), dtype=np.uint8),
         train_labels=rng.integers(0, num_classes, 300).astype(np.int64),
+        val_images=rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8),
+        val_labels=np.arange(40, dtype=np.int64) % num_classes,
         test_images=rng.integers(0, 256, (50, 32, 32, 3), dtype=np.uint8),
         test_labels=np.arange(50, dtype=np.int64) % num_classes,
     )

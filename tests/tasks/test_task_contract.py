@@ -30,6 +30,8 @@ def test_task_declares_budgets_metric_and_dataset(name):
         assert dataclasses.is_dataclass(budget) and budget.__dataclass_params__.frozen
         assert budget.epochs >= 1
     assert task.metric_name and isinstance(task.higher_is_better, bool)
+    # Every built-in task selects on a validation split and reports a test split apart.
+    assert task.metric_name.startswith("val_") and task.test_metric_name == "test_" + task.metric_name[4:]
     if name == "shakespeare/lstm":
         assert (task.metric_name, task.higher_is_better) == ("val_bpc", False)
 
@@ -69,8 +71,12 @@ def test_task_trains_on_its_tiny_budget(name):
     assert (result.metric_name, result.higher_is_better) == (task.metric_name, task.higher_is_better)
     if task.metric_name.endswith("accuracy"):
         assert 0.0 <= result.metric <= 1.0 and result.accuracy == result.metric
+        assert result.test_metric is not None and 0.0 <= result.test_metric <= 1.0
     else:
         assert result.accuracy is None and result.metric > 0  # bits per character
+        assert result.test_metric is not None and result.test_metric > 0
+    assert result.test_metric_name == task.test_metric_name
+    assert result.test_metric == result.epochs[-1].test_metric
     assert result.bit_runs == ((8, 8, result.total_steps),)
     assert result.mean_bits == 8.0 and result.relative_cost_vs_8_8 == pytest.approx(1.0)
     # FP32 layers (the classifier) make the per-layer figure at least the paper's.

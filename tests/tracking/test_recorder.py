@@ -24,8 +24,8 @@ def shared_store(tmp_path_factory) -> Store:
 
 def recorder(store: Store, name: str) -> MlflowRecorder:
     rec = MlflowRecorder(store)
-    rec.search_started(SearchInfo(name=name, kind="search", metric_name="test_accuracy",
-                                  higher_is_better=True, params={"task": "digits/mlp", "seeds": [0]},
+    rec.search_started(SearchInfo(name=name, kind="search", metric_name="val_accuracy",
+                                  test_metric_name="test_accuracy", higher_is_better=True, params={"task": "digits/mlp", "seeds": [0]},
                                   space_yaml="task: digits/mlp\n"))
     return rec
 
@@ -88,9 +88,9 @@ def test_finished_and_failed_trials(shared_store: Store) -> None:
     rec = recorder(store, name)
     started(rec, 0, label="t0", schedule=CR, baseline=False)
     rec.trial_epoch(0, {"kind": "epoch", "seed": 0, "epoch": 1, "loss": 1.0, "epoch_metric": 0.5,
-                        "epoch_accuracy": 0.5, "mean_bits_so_far": 5.5, "bitops_so_far": 1e9,
-                        "seconds": 0.5})
-    rec.trial_finished(complete(0, 0.9, 4e9))
+                        "epoch_accuracy": 0.5, "epoch_test_metric": 0.45, "mean_bits_so_far": 5.5,
+                        "bitops_so_far": 1e9, "seconds": 0.5})
+    rec.trial_finished(complete(0, 0.9, 4e9, test_metric=0.85, test_metric_std=0.01))
     failed = TrialRecord(number=1, status="failed", label="t1", schedule=static(2, 8).to_dict(),
                          baseline=False, error="TrialDiverged: step=3: the loss is nan")
     rec.trial_finished(failed, traceback_text="Traceback ...\nTrialDiverged")
@@ -98,10 +98,13 @@ def test_finished_and_failed_trials(shared_store: Store) -> None:
     by_number = {int(r.data.tags["optuna_trial_number"]): r for r in runs}
     done = by_number[0]
     assert done.info.status == "FINISHED"
-    assert done.data.metrics["test_accuracy"] == 0.9 and done.data.metrics["bitops"] == 4e9
+    assert done.data.metrics["val_accuracy"] == 0.9 and done.data.metrics["bitops"] == 4e9
+    assert done.data.metrics["test_accuracy"] == 0.85 and done.data.metrics["test_accuracy_std"] == 0.01
     assert done.data.metrics["seconds"] == 1.5
-    history = client.get_metric_history(done.info.run_id, "epoch_test_accuracy")
+    history = client.get_metric_history(done.info.run_id, "epoch_val_accuracy")
     assert [(m.step, m.value) for m in history] == [(1, 0.5)]
+    history = client.get_metric_history(done.info.run_id, "epoch_test_accuracy")
+    assert [(m.step, m.value) for m in history] == [(1, 0.45)]
     assert [a.path for a in client.list_artifacts(done.info.run_id)] == ["schedule.png"]
     bad = by_number[1]
     assert bad.info.status == "FAILED"
@@ -109,7 +112,7 @@ def test_finished_and_failed_trials(shared_store: Store) -> None:
     assert bad.data.tags["pareto_front"] == "false"
     assert sorted(a.path for a in client.list_artifacts(bad.info.run_id)) == ["error.txt", "schedule.png"]
     rec.trial_finished(complete(0, 0.9, 4e9))  # idempotent: nothing logged twice
-    assert len(client.get_metric_history(done.info.run_id, "test_accuracy")) == 1
+    assert len(client.get_metric_history(done.info.run_id, "val_accuracy")) == 1
 
 
 def test_sync_repairs_mlflow_after_a_crash(shared_store: Store) -> None:

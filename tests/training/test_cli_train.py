@@ -21,7 +21,8 @@ def test_train_json_on_digits(capsys):
                 "mean_bits", "total_steps", "seconds"):
         assert key in result
     assert result["task"] == "digits/mlp" and result["total_steps"] == 44
-    assert result["metric_name"] == "test_accuracy" and result["higher_is_better"] is True
+    assert result["metric_name"] == "val_accuracy" and result["higher_is_better"] is True
+    assert result["test_metric_name"] == "test_accuracy" and 0 <= result["test_metric"] <= 1
     assert result["schedule"]["profile"] == "cosine" and result["schedule"]["num_cycles"] == 2
     assert 3 < result["mean_bits"] < 8
     assert result["device"] == "cpu" and result["quant_kernels"] == _KERNELS
@@ -35,9 +36,10 @@ def test_train_table_has_one_row_per_epoch_and_a_summary(capsys):
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["epoch", "step"])
     rows = lines[header + 1:header + 3]
     assert [row.split()[:2] for row in rows] == [["1", "22"], ["2", "44"]]
-    assert all(row.split()[4] == "6.000" for row in rows)  # mean bits so far
-    assert lines[header].split()[3] == "test_accuracy"
-    assert any(line.startswith("test_accuracy ") for line in lines)
+    assert all(row.split()[5] == "6.000" for row in rows)  # mean bits so far
+    assert lines[header].split()[3:5] == ["val_accuracy", "test_accuracy"]
+    summary = next(line for line in lines if line.startswith("val_accuracy "))
+    assert summary.split()[2] == "test_accuracy"
     assert any("44 steps in" in line for line in lines)
 
 
