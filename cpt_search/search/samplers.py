@@ -77,11 +77,11 @@ class SamplerFactory:
 
     def option_names(self) -> list[str]:
         """Constructor keywords a space may set under ``sampler.options``."""
-        params = inspect.signature(self.sampler_cls.__init__).parameters
+        params = inspect.signature(self.sampler_cls).parameters  # the constructor's, without self
         return [name for name in params if name not in _RESERVED and name not in _OBJECT_OPTIONS]
 
     def _annotation(self, key: str) -> Any:
-        return inspect.signature(self.sampler_cls.__init__).parameters[key].annotation
+        return inspect.signature(self.sampler_cls).parameters[key].annotation
 
     def build(self, space: SearchSpace) -> optuna.samplers.BaseSampler:
         """The sampler for ``space`` (seeded, options applied, constraints wired)."""

@@ -156,7 +156,8 @@ def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, A
         "cooldown_bits": schedule.cooldown_bits, **schedule.shape_params,
     }
     for phase in ("warmup_bits", "cooldown_bits"):
-        if targets[phase] == schedule.max_bits and space.schedule[phase].contains(None):
+        phase_dim = space.schedule[phase]
+        if targets[phase] == schedule.max_bits and phase_dim is not None and phase_dim.contains(None):
             targets[phase] = None  # null means "max_bits" in a space
     dont_care = {"profile", "form", "flip", "num_cycles", *shape_param_names()} if static else set()
     params: dict[str, Any] = {}
@@ -174,7 +175,7 @@ def encode_schedule(space: SearchSpace, schedule: Schedule) -> tuple[dict[str, A
             value = _nearest(dim, value)
         if isinstance(dim, Choices) and not dim.contains(value) and dim.int_grid() is None:
             missing.append(name)
-        elif isinstance(dim, (IntRange, FloatRange)) and dim.log and value <= 0:
+        elif isinstance(dim, (IntRange, FloatRange)) and dim.log and (value is None or value <= 0):
             missing.append(name)
         else:
             params[name] = value
@@ -213,7 +214,7 @@ def _asked(name: str, dim: Dim, current: Mapping[str, Any]) -> bool:
     """Whether dimension ``name`` is part of this trial, given the values chosen so far."""
     if name == "flip":
         profile = current.get("profile")
-        return current.get("form") == "triangular" and profile in PROFILES \
+        return current.get("form") == "triangular" and isinstance(profile, str) and profile in PROFILES \
             and not PROFILES.get(profile).symmetric
     if name == "warmup_bits":
         return (current.get("warmup_frac") or 0.0) > 0.0

@@ -94,8 +94,8 @@ class IntRange:
         return self.low, self.high
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, numbers.Integral) and self.low <= value <= self.high \
-            and (value - self.low) % self.step == 0
+        return isinstance(value, numbers.Integral) and self.low <= int(value) <= self.high \
+            and (int(value) - self.low) % self.step == 0
 
     def text(self) -> str:
         extra = (" log" if self.log else "") + (f" step {self.step}" if self.step != 1 else "")
@@ -124,7 +124,7 @@ class FloatRange:
         return self.low, self.high
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, numbers.Real) and self.low <= value <= self.high
+        return isinstance(value, numbers.Real) and self.low <= float(value) <= self.high
 
     def text(self) -> str:
         extra = (" log" if self.log else "") + (f" step {self.step:g}" if self.step else "")
@@ -165,7 +165,7 @@ class _Rule:
             return "must be a number" if self.kind == "float" else "must be an integer"
         if self.kind == "int" and not isinstance(value, numbers.Integral):
             return "must be an integer"
-        return None if self._in_range(value) else f"must be in {self.range_text()}"
+        return None if self._in_range(float(value)) else f"must be in {self.range_text()}"
 
     def _in_range(self, value: float) -> bool:
         if self.low is not None and value < self.low:
@@ -252,12 +252,16 @@ class ScheduleSpace:
 
     def bits_range(self, prefix: str = "") -> tuple[int, int]:
         """Lowest lower bound and highest upper bound of the forward (or ``"grad_"``) bits."""
-        low_dim = self.dims[f"min_{prefix}bits"]
-        span = self.dims[f"{prefix}bits_span"]
+        low_dim = self.dims.get(f"min_{prefix}bits")
+        span = self.dims.get(f"{prefix}bits_span")
+        top = self.dims.get(f"max_{prefix}bits")
+        if low_dim is None or (span is None and top is None):  # resolved spaces always have them
+            raise KeyError(f"min_{prefix}bits with {prefix}bits_span or max_{prefix}bits")
         lowest, highest_min = low_dim.bounds()
         if span is not None:
-            return lowest, highest_min + span.bounds()[1]
-        return lowest, self.dims[f"max_{prefix}bits"].bounds()[1]
+            return int(lowest), int(highest_min + span.bounds()[1])
+        assert top is not None
+        return int(lowest), int(top.bounds()[1])
 
     def to_yaml(self) -> dict[str, Any]:
         """Every dimension in use, as space-file specs."""

@@ -7,7 +7,7 @@ Every sample of a valid space is a valid schedule: the bit bounds are parametris
 from __future__ import annotations
 
 import numbers
-from typing import Any, Mapping
+from typing import Any, Mapping, cast
 
 from cpt_search.bits import FULL_PRECISION_BITS
 from cpt_search.space.dimensions import (
@@ -105,7 +105,7 @@ def _parse_dim(ctx: _Context, name: str, rule: _Rule, spec: Any) -> Dim:
             raise ctx.error("log and step cannot be combined", path + ("step",), step,
                             "drop one of them (Optuna does not support both)")
     if rule.kind == "int":
-        step = int(step or 1)
+        step = 1 if step is None else int(cast(int, step))  # a positive Integral (checked above)
         if (high - low) % step:
             raise ctx.error(f"high - low must be a multiple of step, but got (low={low}, "
                             f"high={high}, step={step})", path + ("step",), step,
@@ -151,17 +151,21 @@ def _example(rule: _Rule) -> str:
 def _check_bounds(ctx: _Context, space: ScheduleSpace, prefix: str) -> None:
     """Every sample must satisfy ``min <= max <= 32``: check the extremes once."""
     low_name, span_name, high_name = f"min_{prefix}bits", f"{prefix}bits_span", f"max_{prefix}bits"
-    lowest_min, highest_min = space[low_name].bounds()
-    if space[span_name] is not None:
-        highest = highest_min + space[span_name].bounds()[1]
+    low, span, high = space[low_name], space[span_name], space[high_name]
+    if low is None or (span is None and high is None):
+        raise KeyError(f"{low_name} with {span_name} or {high_name}")  # the parser always sets them
+    lowest_min, highest_min = low.bounds()
+    if span is not None:
+        highest = highest_min + span.bounds()[1]
         if highest > FULL_PRECISION_BITS:
             raise ctx.error(f"{low_name} + {span_name} can exceed {FULL_PRECISION_BITS} bits "
-                            f"(up to {highest})", ("schedule", span_name), space[span_name].to_yaml(),
+                            f"(up to {highest})", ("schedule", span_name), span.to_yaml(),
                             f"lower the highest {span_name} to {FULL_PRECISION_BITS - highest_min}")
         return
-    lowest_max = space[high_name].bounds()[0]
+    assert high is not None
+    lowest_max = high.bounds()[0]
     if highest_min > lowest_max:
         raise ctx.error(f"every {low_name} must be <= every {high_name}, but {low_name} reaches "
                         f"{highest_min} and {high_name} starts at {lowest_max}",
-                        ("schedule", high_name), space[high_name].to_yaml(),
+                        ("schedule", high_name), high.to_yaml(),
                         f"search {span_name} instead (max = min + span), or separate the ranges")
