@@ -21,7 +21,8 @@ from torch import nn
 from cpt_search.errors import ConfigError
 from cpt_search.export import load_schedule
 from cpt_search.piecewise import schedule_from_any_dict
-from cpt_search.quant import QuantConfig, QuantHandle, quantize_
+from cpt_search.quant import QuantConfig, QuantHandle, handle_of, quantize_
+from cpt_search.quant.layers import QuantLayer
 from cpt_search.schedule import BitSchedule
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,21 @@ def resolve_schedule(schedule: BitSchedule | str | Path | Mapping[str, Any], *, 
     raise ConfigError("schedule must be a Schedule, an exported schedule file or a schedule mapping",
                       where=where, key="schedule", value=type(schedule).__name__,
                       fix="pass cpt_search.load_schedule('best.yaml'), the path itself or a preset")
+
+
+def quantized(model: nn.Module, config: QuantConfig | None = None) -> QuantHandle:
+    """``quantize_(model, config)``, or the handle of the layers it already swapped.
+
+    A trainer may hand an adapter a model that was quantized before: Lightning calls ``setup``
+    again for ``trainer.test`` after ``trainer.fit``, and a model quantized by the user (to load a
+    quantized checkpoint) is passed as it is. Quantizing twice would be refused; the swapped layers
+    are the same objects either way, so their handle is reused.
+    """
+    if any(isinstance(module, QuantLayer) for module in model.modules()):
+        if config is not None:
+            logger.warning("the model is already quantized; its layers keep their own settings, not %r", config)
+        return handle_of(model)
+    return quantize_(model, config)
 
 
 class PrecisionStepper:
