@@ -121,6 +121,12 @@ class PrecisionStepper:
         self._bits, self._grad_bits = self.schedule.tracks(total_steps)
         self.total_steps = int(total_steps)
 
+    def reset(self) -> None:
+        """Forget the run (history and step count) so that :meth:`start` may begin another one."""
+        self.history = []
+        self.total_steps = None
+        self._bits = self._grad_bits = None
+
     def set_step(self, step: int) -> tuple[int, int]:
         """Set the bits of optimizer step ``step`` (0-based) and return them.
 
