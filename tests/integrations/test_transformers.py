@@ -115,6 +115,10 @@ def test_a_checkpoint_of_another_schedule_is_refused(tmp_path):
     _trainer(tmp_path, tiny_bert(), [CyclicPrecisionCallback(schedule)], num_train_epochs=1,
              save_strategy="steps", save_steps=4).train()
     other = CyclicPrecisionCallback(schedule.replace(min_bits=4))
-    trainer = _trainer(tmp_path, tiny_bert(), [other], num_train_epochs=1)
+    # With the Trainer's own callback restore switched on, the callback is still this object (the
+    # Trainer re-creates only ExportableState callbacks), and its state is read all the same.
+    trainer = _trainer(tmp_path, tiny_bert(), [other], num_train_epochs=1,
+                       restore_callback_states_from_checkpoint=True)
     with pytest.raises(ConfigError, match="the checkpoint was trained under a different schedule"):
         trainer.train(resume_from_checkpoint=str(tmp_path / "out" / "checkpoint-4"))
+    assert other in trainer.callback_handler.callbacks
