@@ -22,6 +22,11 @@ Where each piece sits in Lightning's run (``Trainer._run``, lightning 2.6):
   under ``callbacks``; a run resumed with ``ckpt_path`` continues the history and refuses another
   schedule or another step count.
 
+Limits: the callback is a ``lightning.pytorch`` one (a ``pytorch_lightning.Trainer``, the older
+package name, refuses it); with manual optimization and several optimizers ``global_step`` counts
+every optimizer's steps, which ``estimated_stepping_batches`` does not, and the run is refused at
+the first step past the schedule.
+
 Evaluation (validation, test, the sanity check) runs at the schedule's top bits: the stepper picks
 them from the layers' ``eval()`` mode, which Lightning sets for every evaluation loop.
 """
