@@ -2,7 +2,8 @@
 
 ``pip install cpt-search`` installs the torch-free core (schedules, presets, costs, search-space
 validation, export). Training needs ``[train]`` (torch, torchvision, torch-geometric), searching and
-the analyses ``[search]`` (Optuna, Ray Tune, MLflow, and ``[train]``), ``[all]`` everything. A command
+the analyses ``[search]`` (Optuna, Ray Tune, MLflow, and ``[train]``), the trainer integrations
+``[lightning]`` and ``[transformers]`` (:mod:`cpt_search.integrations`), ``[all]`` everything. A command
 that reaches a missing one stops with one line naming the extra, instead of a traceback:
 :func:`missing_dependency` turns the ``ModuleNotFoundError`` into a :class:`MissingDependencyError`.
 This table and ``[project.optional-dependencies]`` in ``pyproject.toml`` must agree
@@ -26,6 +27,8 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "pandas": "search",
     "pyarrow": "search",
     "plotly": "search",
+    "lightning": "lightning",
+    "transformers": "transformers",
 }
 
 # import name -> distribution name, where they differ (for the consistency test and the message)

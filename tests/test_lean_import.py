@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-HEAVY = ("torch", "ray", "mlflow", "optuna", "torch_geometric", "torchvision", "matplotlib")
+HEAVY = ("torch", "ray", "mlflow", "optuna", "torch_geometric", "torchvision", "matplotlib", "lightning",
+         "transformers", "accelerate")
 CORE = ("cpt_search", "cpt_search.schedule", "cpt_search.presets", "cpt_search.costs",
         "cpt_search.profiles", "cpt_search.export", "cpt_search.registry", "cpt_search.errors",
         "cpt_search.cli", "cpt_search.cli.schedule_cmd", "cpt_search.space", "cpt_search.pareto",
@@ -11,7 +12,7 @@ CORE = ("cpt_search", "cpt_search.schedule", "cpt_search.presets", "cpt_search.c
         "cpt_search.analysis", "cpt_search.analysis.jobs", "cpt_search.analysis.stats",
         "cpt_search.analysis.reproduce", "cpt_search.analysis.critical", "cpt_search.analysis.range_test",
         "cpt_search.analysis.tables", "cpt_search.yaml_io", "cpt_search.output_paths", "cpt_search.limits",
-        "cpt_search.cli.params")
+        "cpt_search.cli.params", "cpt_search.integrations")
 
 
 def test_core_imports_no_heavy_dependency():

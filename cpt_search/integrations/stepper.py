@@ -21,7 +21,8 @@ from torch import nn
 from cpt_search.errors import ConfigError
 from cpt_search.export import load_schedule
 from cpt_search.piecewise import schedule_from_any_dict
-from cpt_search.quant import QuantConfig, QuantHandle, quantize_
+from cpt_search.quant import QuantConfig, QuantHandle, handle_of, quantize_
+from cpt_search.quant.layers import QuantLayer
 from cpt_search.schedule import BitSchedule
 
 logger = logging.getLogger(__name__)
@@ -42,6 +43,21 @@ def resolve_schedule(schedule: BitSchedule | str | Path | Mapping[str, Any], *, 
     raise ConfigError("schedule must be a Schedule, an exported schedule file or a schedule mapping",
                       where=where, key="schedule", value=type(schedule).__name__,
                       fix="pass cpt_search.load_schedule('best.yaml'), the path itself or a preset")
+
+
+def quantized(model: nn.Module, config: QuantConfig | None = None) -> QuantHandle:
+    """``quantize_(model, config)``, or the handle of the layers it already swapped.
+
+    A trainer may hand an adapter a model that was quantized before: Lightning calls ``setup``
+    again for ``trainer.test`` after ``trainer.fit``, and a model quantized by the user (to load a
+    quantized checkpoint) is passed as it is. Quantizing twice would be refused; the swapped layers
+    are the same objects either way, so their handle is reused.
+    """
+    if any(isinstance(module, QuantLayer) for module in model.modules()):
+        if config is not None:
+            logger.warning("the model is already quantized; its layers keep their own settings, not %r", config)
+        return handle_of(model)
+    return quantize_(model, config)
 
 
 class PrecisionStepper:
@@ -104,6 +120,12 @@ class PrecisionStepper:
                                   "gradient accumulation) as the run that saved the state")
         self._bits, self._grad_bits = self.schedule.tracks(total_steps)
         self.total_steps = int(total_steps)
+
+    def reset(self) -> None:
+        """Forget the run (history and step count) so that :meth:`start` may begin another one."""
+        self.history = []
+        self.total_steps = None
+        self._bits = self._grad_bits = None
 
     def set_step(self, step: int) -> tuple[int, int]:
         """Set the bits of optimizer step ``step`` (0-based) and return them.
