@@ -11,10 +11,16 @@ The Ray Tune adapter is :mod:`cpt_search.search.scheduler`.
 
 from __future__ import annotations
 
-from cpt_search.stopping.registry import DEFAULT_RULE, STOPPING_RULES, StoppingEntry, register_stopping_rule
+from cpt_search.stopping.registry import (
+    DEFAULT_RULE,
+    STOPPING_RULES,
+    StoppingEntry,
+    StoppingSpec,
+    register_stopping_rule,
+)
 from cpt_search.stopping.rule import StopDecision, StoppingRule, TrialHistory, rungs_passed
 from cpt_search.stopping.staircase import Staircase, StaircaseOptions, StaircaseRule
 
 __all__ = ["DEFAULT_RULE", "STOPPING_RULES", "Staircase", "StaircaseOptions", "StaircaseRule",
-           "StopDecision", "StoppingEntry", "StoppingRule", "TrialHistory", "register_stopping_rule",
-           "rungs_passed"]
+           "StopDecision", "StoppingEntry", "StoppingRule", "StoppingSpec", "TrialHistory",
+           "register_stopping_rule", "rungs_passed"]

@@ -63,3 +63,34 @@ for _entry in (
                   "stop a trial at a rung when trials that cost no more surely beat it (exact cost)"),
 ):
     register_stopping_rule(_entry)
+
+
+@dataclass(frozen=True)
+class StoppingSpec:
+    """A space's resolved ``scheduler:`` section: the rule's name and its validated options.
+
+    Attributes:
+        name: a :data:`STOPPING_RULES` name.
+        options: that entry's options model, validated.
+    """
+
+    name: str = DEFAULT_RULE
+    options: BaseModel = NoOptions()
+
+    @property
+    def is_default(self) -> bool:
+        """Whether this is plain FIFO (every trial trains to the end)."""
+        return self.name == DEFAULT_RULE
+
+    def build(self, higher_is_better: bool) -> StoppingRule:
+        """A fresh rule for one search session."""
+        return STOPPING_RULES.get(self.name).build(self.options, higher_is_better)
+
+    def to_yaml(self) -> dict:
+        """The section as written in a space file (``name`` and the options)."""
+        return {"name": self.name, **self.options.model_dump()}
+
+    def describe(self) -> str:
+        """One line for ``cpt-search validate``."""
+        options = ", ".join(f"{k} {v}" for k, v in self.options.model_dump().items())
+        return self.name + (f" ({options})" if options else "")
