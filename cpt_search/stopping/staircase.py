@@ -14,8 +14,8 @@ arrive, and a cheap trial is never stopped for being worse than an expensive one
 rung ranking in Syne Tune treats an index ordering as a rank; docs/performance.md shows it stopping a
 trial that dominates all others. This rule has no ranking to get wrong.)
 
-The test, at rung ``r`` for trial ``j`` of cost ``c_j`` with rung metric ``m_j`` (metrics oriented so
-that higher is better):
+The rule (docs/method.md §5), at rung ``r`` for trial ``j`` of cost ``c_j`` with rung metric ``m_j``
+(metrics oriented so that higher is better):
 
 * gains ``G = {final_k - m_k(r)}`` over the trials ``k`` that trained to the end and passed rung
   ``r``: what trials were seen to gain after the rung (an empirical learning-curve margin, in the
