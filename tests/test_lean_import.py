@@ -12,7 +12,7 @@ CORE = ("cpt_search", "cpt_search.schedule", "cpt_search.presets", "cpt_search.c
         "cpt_search.analysis", "cpt_search.analysis.jobs", "cpt_search.analysis.stats",
         "cpt_search.analysis.reproduce", "cpt_search.analysis.critical", "cpt_search.analysis.range_test",
         "cpt_search.analysis.tables", "cpt_search.yaml_io", "cpt_search.output_paths", "cpt_search.limits",
-        "cpt_search.cli.params", "cpt_search.integrations")
+        "cpt_search.cli.params", "cpt_search.integrations", "cpt_search.stopping")
 
 
 def test_core_imports_no_heavy_dependency():

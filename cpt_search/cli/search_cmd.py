@@ -135,7 +135,9 @@ def _print_outcome(outcome, store_arg: str) -> None:
     if outcome.gave_up:
         state = "stopped: the sampler kept proposing infeasible schedules (widen the space or the constraint)"
     click.echo(f"search {outcome.name!r} {state}: {p.finished}/{outcome.target_trials} trials "
-               f"({p.complete} complete, {p.failed} failed, {p.infeasible} infeasible skipped), "
+               f"({p.complete} complete, {p.failed} failed, "
+               + (f"{p.stopped} stopped early, " if p.stopped else "")
+               + f"{p.infeasible} infeasible skipped), "
                f"{outcome.ran_now} in this run, {outcome.seconds:.0f} s")
     kind = "seed-confirmed Pareto front" if outcome.front.confirmed is not None else "Pareto front"
     click.echo(f"{kind} ({len(outcome.front.members)} of {p.complete}), hypervolume "

@@ -180,16 +180,19 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
                                data_dir=str(data_root), threads=resources.threads,
                                metric_name=metric_name, device=resources.device)
 
+    stopping = _stopping_scheduler(space, study, metric_name, higher_is_better, say)
+
     def make_searcher(callback):
         return ScheduleSearch(space, metric_name=metric_name, higher_is_better=higher_is_better,
                               sampler=sampler, storage=storage, study_name=name,
                               on_infeasible=callback.infeasible, on_reused=callback.reused,
-                              target_finished=target)
+                              target_finished=target, stopping=stopping)
 
     def run(searcher, callback, remaining: int) -> None:
         run_tuner(trainable, searcher=searcher, callback=callback, resources=resources,
                   num_samples=remaining, concurrency=concurrency, ray_dir=store.ray_dir(name),
-                  ray_address=request.ray_address, ray_logs=request.ray_logs, say=say)
+                  ray_address=request.ray_address, ray_logs=request.ray_logs, say=say,
+                  scheduler=stopping)
 
     result = run_session(study, info, observers, target=target, higher_is_better=higher_is_better,
                          make_searcher=make_searcher, run=run, on_progress=on_progress, say=say)
@@ -212,6 +215,23 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
         interrupted=tuple(interrupted) + result.interrupted_end, front=load_search(store, name).front,
         complete=complete, gave_up=result.gave_up, seconds=time.perf_counter() - started,
         confirmation=confirmation, test_metric_name=task.test_metric_name)
+
+
+def _stopping_scheduler(space: Any, study: Any, metric_name: str, higher_is_better: bool,
+                        say: Callable[[str], None]) -> Any:
+    """The space's early-stopping rule as a Ray scheduler, its state rebuilt from the study
+    (``None``: FIFO)."""
+    if space.stopping.is_default:
+        return None
+    from cpt_search.search.scheduler import StoppingScheduler, histories_from_study, schedule_cost
+
+    cost_of = schedule_cost(space.cost_steps)
+    rule = space.stopping.build(higher_is_better)
+    histories = histories_from_study(study, cost_of)
+    rule.restore(histories)
+    say(f"early stopping: {space.stopping.describe()}"
+        + (f", rung state of {len(histories)} earlier trial(s) restored" if histories else ""))
+    return StoppingScheduler(rule, cost_of=cost_of, metric_name=metric_name)
 
 
 def _record_context(study: Any, space: Any, concurrency: int) -> None:
@@ -268,5 +288,6 @@ def _parent_params(space, name, num_trials, target, concurrency, metric_name, di
         "gpus_per_trial": space.resources.gpus, "metric_name": metric_name,
         "directions": list(directions), "include_baselines": space.include_baselines,
         "max_relative_cost": space.constraints.max_relative_cost, "optuna_storage": store.optuna_url,
+        "scheduler": space.stopping.name, "scheduler_options": space.stopping.options.model_dump(),
         "optuna_study": name,
     }

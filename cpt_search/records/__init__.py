@@ -20,6 +20,7 @@ from cpt_search.records.trial import (
     INFEASIBLE,
     INTERRUPTED,
     RUNNING,
+    STOPPED,
     WAITING,
     TrialRecord,
     candidates,
@@ -27,6 +28,6 @@ from cpt_search.records.trial import (
 
 __all__ = [
     "COMPLETE", "COST_REFERENCE", "FAILED", "FINISHED_STATUSES", "FrontState", "INFEASIBLE",
-    "INTERRUPTED", "Progress", "ProgressEvent", "RUNNING", "TrialRecord", "WAITING", "candidates",
+    "INTERRUPTED", "Progress", "ProgressEvent", "RUNNING", "STOPPED", "TrialRecord", "WAITING", "candidates",
     "cost_fraction", "front_state", "metric_reference", "progress_of",
 ]

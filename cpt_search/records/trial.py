@@ -21,7 +21,8 @@ INFEASIBLE = "infeasible"
 INTERRUPTED = "interrupted"
 RUNNING = "running"
 WAITING = "waiting"
-FINISHED_STATUSES = (COMPLETE, FAILED)
+STOPPED = "stopped"  # stopped at a rung by an early-stopping rule: counts as finished, never on a front
+FINISHED_STATUSES = (COMPLETE, FAILED, STOPPED)
 
 
 @dataclass(frozen=True)
@@ -30,14 +31,16 @@ class TrialRecord:
 
     Attributes:
         number: the Optuna trial number (stable across resumes; MLflow runs are keyed by it).
-        status: one of ``complete``, ``failed``, ``infeasible``, ``interrupted``, ``running``, ``waiting``.
+        status: one of ``complete``, ``failed``, ``stopped``, ``infeasible``, ``interrupted``,
+            ``running``, ``waiting``.
         label, schedule, baseline: the schedule trained (or to be trained).
         values: ``(metric, bitops)`` told to Optuna for a complete trial (the validation metric).
         result: the summary the trial reported (empty unless complete).
-        error: one line saying why a failed or interrupted trial did not complete.
+        error: one line saying why a failed, stopped or interrupted trial did not complete.
         retry_of: the interrupted trial this one re-runs, if any.
         reused_from: the finished trial whose identical schedule's result this one reuses, if any.
         tags: extra labels an analysis gives its trials (``job_key``, ``row``, ``kind``, ``seed``).
+        stopped_at_rung: the rung (1-based) an early-stopping rule stopped it at, if it did.
     """
 
     number: int
@@ -53,6 +56,7 @@ class TrialRecord:
     ray_trial_id: str | None = None
     reused_from: int | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    stopped_at_rung: int | None = None
 
     @property
     def test_metric(self) -> float | None:
@@ -63,8 +67,8 @@ class TrialRecord:
 
     @property
     def finished(self) -> bool:
-        """Trained to an end: complete or failed (interrupted trials are re-run instead)."""
-        return self.status in (COMPLETE, FAILED)
+        """Trained to an end: complete, failed or stopped early (interrupted trials are re-run instead)."""
+        return self.status in FINISHED_STATUSES
 
     def candidate(self) -> Candidate:
         """This complete trial as a :class:`~cpt_search.select.Candidate`."""

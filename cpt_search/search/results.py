@@ -11,6 +11,9 @@ baseline enqueueing and by :class:`~cpt_search.search.searcher.ScheduleSearch`):
 ``interrupted``, ``retry_of``                 a trial cut off by a crash, and its re-enqueued retry
 ``reused_from``                               not trained: an identical schedule's finished trial
 ``ray_trial_id``                              the Ray Tune trial that ran it
+``rung_metrics``                              metric at each rung passed, by fraction of training
+                                              (``{"0.25": 0.71}``; early stopping's state)
+``stopped_at_rung``                           stopped early (PRUNED): ``{"rung", "rung_frac", "reason"}``
 
 This module translates Optuna's frozen trials into :class:`~cpt_search.records.TrialRecord`.
 """
@@ -25,6 +28,7 @@ from cpt_search.records.trial import (
     INFEASIBLE,
     INTERRUPTED,
     RUNNING,
+    STOPPED,
     WAITING,
     TrialRecord,
 )
@@ -43,21 +47,33 @@ def record_from_trial(trial: Any) -> TrialRecord:
         status = RUNNING
     elif trial.state == TrialState.WAITING:
         status = WAITING
-    else:  # PRUNED: nothing prunes a cpt_search study today; count it as failed
+    elif trial.state == TrialState.PRUNED and attrs.get("stopped_at_rung"):
+        status = STOPPED  # by the search's early-stopping rule (cpt_search.search.scheduler)
+    else:  # PRUNED without a rung: not cpt_search's doing; count it as failed
         status = FAILED
     values = None
     if status == COMPLETE and trial.values is not None and len(trial.values) == 2:
         values = (float(trial.values[0]), float(trial.values[1]))
     relative_cost = attrs.get("relative_cost")
+    stop = attrs.get("stopped_at_rung") if status == STOPPED else None
     return TrialRecord(
         number=trial.number, status=status, label=str(attrs.get("label", f"trial {trial.number}")),
         schedule=dict(attrs.get("schedule") or {}), baseline=bool(attrs.get("baseline", False)),
         values=values, relative_cost=None if relative_cost is None else float(relative_cost),
-        result=dict(attrs.get("result") or {}), error=attrs.get("error"),
+        result=dict(attrs.get("result") or {}),
+        error=_stop_text(stop) if stop else attrs.get("error"),
         retry_of=attrs.get("retry_of"), ray_trial_id=attrs.get("ray_trial_id"),
         reused_from=attrs.get("reused_from"),
         tags={str(k): str(v) for k, v in (attrs.get("tags") or {}).items()},
+        stopped_at_rung=int(stop["rung"]) if stop else None,
     )
+
+
+def _stop_text(stop: dict) -> str:
+    """``stopped at rung 1 (25% of training): why`` from the ``stopped_at_rung`` user attr."""
+    from cpt_search.stopping import StopDecision
+
+    return StopDecision(True, int(stop["rung"]), float(stop["rung_frac"]), str(stop.get("reason", ""))).describe()
 
 
 def read_record(study: Any, number: int) -> TrialRecord:

@@ -18,6 +18,13 @@
 4. **Failures are FAIL, never bogus values**: a trial whose final report is a failure marker (the
    trainable caught an exception) or that errored in Ray is told FAIL with the reason in user attr
    ``error``; a complete one is told ``(metric, bitops)`` and keeps its summary in user attr ``result``.
+5. **Stopped early is PRUNED, never truncated values**: a trial the search's early-stopping rule
+   stopped at a rung (:mod:`cpt_search.search.scheduler`) is told PRUNED with user attrs
+   ``stopped_at_rung`` and ``rung_metrics``, and no intermediate values: Optuna 5's multi-objective
+   TPE ranks a pruned trial by ``study.direction`` when it has intermediate values, which raises on a
+   multi-objective study (optuna issue 5260); without them TPE puts pruned trials in its "above"
+   group unless fewer than about a tenth of the trials are complete, and NSGA-II and GP read
+   complete trials only.
 
 The Optuna study lives in an RDB storage, which is the searcher's state: ``save``/``restore`` (Ray's
 searcher checkpoints) are deliberately empty, and a resumed search starts a fresh searcher on the
@@ -71,6 +78,8 @@ class ScheduleSearch(OptunaSearch):
         target_finished: stop suggesting once this many trials of the study have finished or are
             running (reused trials finish without a Ray trial, so Ray's sample count alone would
             overshoot the search's size).
+        stopping: the session's :class:`~cpt_search.search.scheduler.StoppingScheduler` (``None``:
+            FIFO, every trial trains to the end), read when a trial ends.
     """
 
     def __init__(self, space: Any, *, metric_name: str, higher_is_better: bool, sampler: Any,
@@ -78,7 +87,7 @@ class ScheduleSearch(OptunaSearch):
                  on_infeasible: Callable[[int, dict, float], None] | None = None,
                  max_infeasible_in_a_row: int = 500,
                  on_reused: Callable[[int], None] | None = None,
-                 target_finished: int | None = None) -> None:
+                 target_finished: int | None = None, stopping: Any = None) -> None:
         self._cpt_space = space
         self._metric_name = metric_name
         self._higher_is_better = higher_is_better
@@ -88,6 +97,7 @@ class ScheduleSearch(OptunaSearch):
         self.infeasible_count = 0
         self._on_reused = on_reused
         self._target_finished = target_finished
+        self._stopping = stopping
         self._finished_by_schedule: dict[str, tuple[int, list[float], dict]] | None = None
         self.reused_count = 0
         self.gave_up = False
@@ -155,6 +165,13 @@ class ScheduleSearch(OptunaSearch):
             return
         ot_trial = self._ot_trials[trial_id]
         result = result or {}
+        rung_attrs = {} if self._stopping is None else self._stopping.trial_attrs(int(ot_trial.number))
+        for key, value in rung_attrs.items():
+            ot_trial.set_user_attr(key, value)
+        if "stopped_at_rung" in rung_attrs and not error:
+            self._ot_study.tell(ot_trial, state=TrialState.PRUNED)
+            self._completed_trials.add(trial_id)
+            return
         values = None
         if not error and not result.get("trial_failed"):
             raw = [result.get(self._metric_name), result.get(BITOPS_KEY)]

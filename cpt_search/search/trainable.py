@@ -7,7 +7,9 @@ Reports (flat dicts, so Ray's flattening changes nothing):
 
 * after every epoch of every seed: ``kind="epoch"`` with ``seed``, ``epoch``, ``loss``,
   ``epoch_metric``, ``epoch_accuracy``, ``epoch_test_metric``, ``mean_bits_so_far``,
-  ``bitops_so_far``, ``seconds``;
+  ``bitops_so_far``, ``seconds`` and ``progress_frac``, the fraction of the whole trial trained
+  (seeds train one after the other: ``(seed index + step / total_steps) / seeds``), which an
+  early-stopping rule's rungs are placed at (:mod:`cpt_search.search.scheduler`);
   the objective keys are deliberately absent, so a trial that dies later can never be mistaken for a
   complete one (the driver sets ``TUNE_DISABLE_STRICT_METRIC_CHECKING``);
 * once at the end, ``kind="final"``: the objectives ``<metric_name>`` (mean over seeds) and
@@ -58,11 +60,12 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
         trained: list[int] = []
         try:
             schedule = schedule_from_any_dict(info["schedule"], where="trial config")
-            for seed in tuple(int(s) for s in info.get("seeds") or seeds):
+            trial_seeds = tuple(int(s) for s in info.get("seeds") or seeds)
+            for index, seed in enumerate(trial_seeds):
                 spec = TrialSpec(task=task, budget=budget, schedule=schedule, seed=seed,
                                  data_dir=data_dir, device=device, threads=threads)
-                results.append(run_trial(spec, on_epoch=lambda record, seed=seed: tune.report(
-                    epoch_report(record, seed))))
+                results.append(run_trial(spec, on_epoch=lambda record, seed=seed, index=index: tune.report(
+                    epoch_report(record, seed, seed_index=index, seed_count=len(trial_seeds)))))
                 trained.append(seed)
         except Exception as error:  # noqa: BLE001 - every failure becomes a recorded FAIL
             tune.report(failure_report(error, time.perf_counter() - started))
@@ -72,9 +75,12 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
     return train_schedule
 
 
-def epoch_report(record: Any, seed: int) -> dict[str, Any]:
-    """One epoch's progress (an :class:`~cpt_search.training.EpochRecord`) as a Tune result."""
+def epoch_report(record: Any, seed: int, *, seed_index: int = 0, seed_count: int = 1) -> dict[str, Any]:
+    """One epoch's progress (an :class:`~cpt_search.training.EpochRecord`) as a Tune result, the
+    ``seed_index``-th of ``seed_count`` seeds trained one after the other."""
+    seed_frac = record.step / record.total_steps if record.total_steps else 0.0
     report = {"kind": "epoch", "seed": int(seed), "epoch": int(record.epoch), "loss": float(record.loss),
+              "progress_frac": (seed_index + min(1.0, seed_frac)) / max(1, seed_count),
               "epoch_metric": float(record.metric), "mean_bits_so_far": float(record.mean_bits_so_far),
               "bitops_so_far": float(record.bitops_so_far), "seconds": float(record.seconds)}
     if record.accuracy is not None:

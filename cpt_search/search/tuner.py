@@ -1,6 +1,8 @@
 """Running a search's remaining trials with a Ray Tune ``Tuner`` (the Ray adapter; no MLflow here).
 
-FIFO scheduling (no Ray Tune scheduler supports several objectives), ``max_concurrent_trials``,
+FIFO scheduling (no Ray Tune scheduler supports several objectives), or a space's early-stopping
+rule as a FIFO scheduler that stops trials at rungs (:mod:`cpt_search.search.scheduler`),
+``max_concurrent_trials``,
 per-trial resources, failures recorded and skipped (``max_failures=0``: a failed trial is a result,
 told to Optuna as FAIL), one Tune session folder per call under the search's Ray directory.
 """
@@ -48,8 +50,9 @@ class TrialResources:
 def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: SearchCallback,
               resources: TrialResources, num_samples: int, concurrency: int, ray_dir: Path,
               ray_address: str | None = None, ray_logs: bool = False,
-              say: Callable[[str], None] = lambda message: None) -> None:
-    """Run up to ``num_samples`` trials of ``searcher`` on a local (or the given) Ray."""
+              say: Callable[[str], None] = lambda message: None, scheduler: Any = None) -> None:
+    """Run up to ``num_samples`` trials of ``searcher`` on a local (or the given) Ray
+    (``scheduler``: a Ray ``TrialScheduler``, default FIFO)."""
     from ray import tune
     from ray.tune.schedulers import FIFOScheduler
 
@@ -58,7 +61,7 @@ def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: Sea
             + (" on a local Ray (127.0.0.1)" if started_ray else " on the connected Ray"))
         tuner = tune.Tuner(
             tune.with_resources(trainable, resources.ray()),
-            tune_config=tune.TuneConfig(search_alg=searcher, scheduler=FIFOScheduler(),
+            tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler or FIFOScheduler(),
                                         num_samples=num_samples, max_concurrent_trials=concurrency,
                                         reuse_actors=False, trial_name_creator=_trial_name,
                                         trial_dirname_creator=_trial_name),

@@ -27,8 +27,10 @@ from cpt_search.space.sections import (
     DEFAULT_BASELINE,
     BaselineBits,
     Objective,
+    Scheduler,
     _SpaceFile,
 )
+from cpt_search.stopping import StoppingSpec
 from cpt_search.yaml_io import compose_yaml, construct_yaml, read_text_file
 
 logger = logging.getLogger(__name__)
@@ -91,11 +93,35 @@ def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | No
         sampler=file.sampler, constraints=file.constraints,
         include_baselines=file.include_baselines, baseline=baseline, schedule=schedule,
         source=where, cost_steps=_known_total_steps(task_info, file.budget) or NOMINAL_TOTAL_STEPS,
-        code_dirs=code_dirs, confirm=file.confirm,
+        code_dirs=code_dirs, confirm=file.confirm, stopping=_resolve_stopping(ctx, file.scheduler),
     )
     _check_cycles_fit(ctx, space)
     _check_confirm(ctx, space)
     return space
+
+
+def _resolve_stopping(ctx: _Context, section: Scheduler) -> StoppingSpec:
+    """The ``scheduler:`` section: a registered rule, its other keys validated by its options model."""
+    from cpt_search.stopping import STOPPING_RULES
+
+    if section.name not in STOPPING_RULES:
+        raise ctx.error("unknown stopping rule", ("scheduler", "name"), section.name,
+                        _suggest_fix(section.name, STOPPING_RULES.names()))
+    entry = STOPPING_RULES.get(section.name)
+    given = dict(section.model_extra or {})
+    try:
+        options = entry.options.model_validate(given)
+    except ValidationError as error:
+        first = error.errors(include_url=False)[0]
+        path = ("scheduler",) + tuple(str(p) for p in first["loc"])
+        if first["type"] == "extra_forbidden":
+            known = ["name", *entry.options.model_fields]
+            raise ctx.error(f"unknown key for stopping rule {section.name!r}", path, first["input"],
+                            _suggest_fix(path[-1], known, what="key")) from None
+        message = str((first.get("ctx") or {}).get("error") or first["msg"])
+        raise ctx.error(message[0].lower() + message[1:], path, _short(first.get("input")),
+                        f"{section.name} takes {', '.join(entry.options.model_fields)}") from None
+    return StoppingSpec(name=section.name, options=options)
 
 
 def _check_confirm(ctx: _Context, space: SearchSpace) -> None:

@@ -15,6 +15,7 @@ from cpt_search.presets import PRESET_NAMES, baseline_schedules, preset, static
 from cpt_search.schedule import Schedule
 from cpt_search.space.dimensions import ScheduleSpace
 from cpt_search.space.sections import Confirm, Constraints, Objective, Resources, SamplerSpec
+from cpt_search.stopping import StoppingSpec
 
 # Relative cost is a property of the schedule over the run's steps; the exact step count is only
 # known once a task's data is loaded, so costs before training use this many steps. Rounding of
@@ -45,6 +46,8 @@ class SearchSpace:
         code_dirs: folders the space's import strings (``task: module:attribute``) resolve in.
         confirm: the ``confirm:`` section (seed confirmation of the front after the search), or ``None``;
             :meth:`confirm_settings` resolves it.
+        stopping: the ``scheduler:`` section: the early-stopping rule and its options (default
+            ``fifo``: every trial trains to the end).
     """
 
     name: str
@@ -64,6 +67,7 @@ class SearchSpace:
     cost_steps: int = NOMINAL_TOTAL_STEPS
     code_dirs: tuple[str, ...] = ()
     confirm: Confirm | None = None
+    stopping: StoppingSpec = StoppingSpec()
 
     def confirm_settings(self) -> Any:
         """The :class:`cpt_search.confirm.ConfirmSettings` of the ``confirm:`` section (``None`` without one)."""
@@ -128,6 +132,7 @@ class SearchSpace:
             "include_baselines": self.include_baselines,
             "baselines": dict(self.baseline),
             **({} if self.confirm is None else {"confirm": self.confirm.model_dump()}),
+            **({} if self.stopping.is_default else {"scheduler": self.stopping.to_yaml()}),
         }
 
     def to_yaml(self) -> str:
@@ -151,6 +156,8 @@ class SearchSpace:
         if self.constraints.max_relative_cost is not None:
             lines.append(f"  constraint relative cost <= {self.constraints.max_relative_cost:g} of FP32"
                          " (infeasible schedules are not trained)")
+        if not self.stopping.is_default:
+            lines.append(f"  stopping   {self.stopping.describe()}")
         settings = self.confirm_settings()
         if settings is not None:
             lines.append(f"  confirm    the front on seeds {list(settings.seeds)}, at most "

@@ -4,7 +4,8 @@ Numbers are bounded by :mod:`cpt_search.limits` (seeds below 2**32, at most 100,
 at once, finite CPUs and GPUs), and nan or inf is refused everywhere.
 
 :class:`_SpaceFile` is the file's top level; its sections are :class:`Resources`, :class:`Objective`,
-:class:`SamplerSpec`, :class:`Constraints`, :class:`BaselineBits` and :class:`Confirm`. The ``schedule``
+:class:`SamplerSpec`, :class:`Constraints`, :class:`BaselineBits`, :class:`Confirm` and
+:class:`Scheduler`. The ``schedule``
 section is a plain mapping here: :mod:`cpt_search.space.schedule_parsing` validates it dimension by dimension.
 """
 
@@ -101,6 +102,16 @@ class Confirm(_Section):
     bootstrap_samples: int = Field(1000, ge=1, le=100_000)
 
 
+class Scheduler(_Section):
+    """Early stopping of trials: a :data:`cpt_search.stopping.STOPPING_RULES` name and that rule's
+    options as further keys (``{name: staircase, rungs: [0.25, 0.5]}``), checked by
+    :mod:`cpt_search.space.loading` against the rule's own options model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True, allow_inf_nan=False)
+
+    name: str = "fifo"
+
+
 class _SpaceFile(_Section):
     """The top level of a space file."""
 
@@ -118,6 +129,7 @@ class _SpaceFile(_Section):
     include_baselines: bool = False
     baselines: BaselineBits = Field(default_factory=BaselineBits)
     confirm: Confirm | None = None
+    scheduler: Scheduler = Field(default_factory=Scheduler)
 
     @field_validator("seeds")
     @classmethod
@@ -136,4 +148,4 @@ class _SpaceFile(_Section):
 
 __all__ = ["BaselineBits", "Confirm", "Constraints", "DEFAULT_BASELINE", "DEFAULT_CONFIRM_SEEDS",
            "OBJECTIVE_DIRECTIONS", "Objective",
-           "Resources", "SamplerSpec"]
+           "Resources", "SamplerSpec", "Scheduler"]

@@ -42,6 +42,7 @@ from cpt_search.records import (
     FAILED,
     INFEASIBLE,
     INTERRUPTED,
+    STOPPED,
     FrontState,
     TrialRecord,
     cost_fraction,
@@ -266,6 +267,13 @@ class MlflowRecorder(SearchObserver):
                        for k, v in values.items()]
             self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
             status = "FINISHED"
+        elif record.status == STOPPED:
+            # Stopped early by the search's rule: KILLED (not FAILED: nothing went wrong), tagged
+            # with the rung so `tags.stopped_at_rung != ""` lists them; never on a front.
+            tags["stopped_at_rung"] = str(record.stopped_at_rung)
+            tags["stop_reason"] = (record.error or "stopped early")[:4000]
+            self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in tags.items()])
+            status = "KILLED"
         else:
             reason = error or record.error or "failed"
             tags["error"] = reason[:4000]
@@ -315,7 +323,10 @@ class MlflowRecorder(SearchObserver):
         fixed = 0
         for record in records:
             status = self._status.get(record.number)
-            if record.status in (COMPLETE, FAILED) and status not in ("FINISHED", "FAILED"):
+            if record.status == STOPPED and status != "KILLED":
+                self._status.pop(record.number, None)
+                self.trial_finished(record)
+            elif record.status in (COMPLETE, FAILED) and status not in ("FINISHED", "FAILED"):
                 self._status.pop(record.number, None)
                 self.trial_finished(record)
             elif record.status == INFEASIBLE and status != "KILLED":

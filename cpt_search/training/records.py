@@ -95,6 +95,8 @@ class EpochRecord:
         bitops_so_far: training bit operations so far (per-layer accounting).
         seconds: wall time since the trial started.
         test_metric: the metric on the test split (``None``: the task has none); never selects.
+        total_steps: optimizer steps of the whole training (``step / total_steps`` is the fraction
+            trained, which early stopping's rungs are placed at; 0 when unknown).
     """
 
     epoch: int
@@ -106,6 +108,7 @@ class EpochRecord:
     bitops_so_far: float
     seconds: float
     test_metric: float | None = None
+    total_steps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values."""

@@ -187,6 +187,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
                 mean_bits_so_far=float(np.mean(used_bits)), bitops_so_far=report.bitops,
                 seconds=time.perf_counter() - started,
                 test_metric=None if evaluation.test_metric is None else float(evaluation.test_metric),
+                total_steps=total_steps,
             )
             records.append(record)
             pending_losses = []
