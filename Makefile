@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 SPACE ?= search_spaces/quickstart.yaml
 NAME ?= quickstart
 
-.PHONY: setup test check quickstart bench
+.PHONY: setup test check quickstart bench services services-down services-status
 
 setup:
 	@scripts/setup.sh
@@ -24,3 +24,14 @@ quickstart: setup
 
 bench: setup
 	$(BIN)/python benchmarks/quant_overhead.py
+
+# PostgreSQL, an MLflow server on it and a two-node Ray cluster, in a loopback-only network
+# namespace (scripts/services.sh; README "Run on a cluster"). `up` prints the environment to use.
+services: setup
+	scripts/services.sh up
+
+services-down:
+	scripts/services.sh down
+
+services-status:
+	scripts/services.sh status

@@ -26,6 +26,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "pandas": "search",
     "pyarrow": "search",
     "plotly": "search",
+    "psycopg": "services",  # PostgreSQL URLs (postgresql+psycopg://) for MLflow and the Optuna storage
 }
 
 # import name -> distribution name, where they differ (for the consistency test and the message)

@@ -147,7 +147,7 @@ def _print_outcome(outcome, store_arg: str) -> None:
     if outcome.parent_run_id is not None:
         click.echo(f"MLflow       {outcome.store.tracking_uri}, experiment {outcome.experiment!r}, "
                    f"parent run {outcome.parent_run_id}")
-    click.echo(f"Optuna       {outcome.store.optuna_url}, study {outcome.name!r}")
+    click.echo(f"Optuna       {outcome.store.optuna_url_shown}, study {outcome.name!r}")
     click.echo("front files  pareto_front.csv/.json/.png/.html on the parent run")
     click.echo(f"open the UI  cpt-search ui{store_flag}   (filter: {FRONT_FILTER})")
     click.echo(f"export       cpt-search export {outcome.name}{store_flag} --pick knee -o best.yaml")

@@ -32,13 +32,28 @@ _CARRIED_ATTRS = ("schedule", "label", "baseline", "baseline_params")
 
 
 def open_storage(url: str) -> Any:
-    """An Optuna RDB storage at ``url`` (``TrackingError`` when it cannot be opened)."""
+    """An Optuna RDB storage at ``url`` (``TrackingError`` when it cannot be opened).
+
+    A server database (PostgreSQL, ``$CPT_SEARCH_OPTUNA_STORAGE``) is opened with
+    ``pool_pre_ping``: a pooled connection that a database restart closed is noticed and replaced
+    before use, instead of failing the next query (fault 4 of issue 13: PostgreSQL restarted
+    mid-search).
+    """
+    from cpt_search.store import OPTUNA_STORAGE_ENV, redact_url
+
+    local = url.startswith("sqlite:")
     try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+        if local:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+        return optuna.storages.RDBStorage(url, heartbeat_interval=None, engine_kwargs={"pool_pre_ping": True})
     except Exception as error:  # SQLAlchemy/Optuna raise many kinds here
-        raise TrackingError(f"cannot open the Optuna storage ({type(error).__name__}: {error})",
-                            where="optuna", value=url,
-                            fix="check the --store directory (is it writable? an Optuna database?)") from None
+        shown = redact_url(url)
+        detail = " ".join(redact_url(str(error)).split())[:300]
+        fix = ("check the --store directory (is it writable? an Optuna database?)" if local else
+               f"check {OPTUNA_STORAGE_ENV} (is the database server up and the URL right? "
+               "scripts/services.sh status)")
+        raise TrackingError(f"cannot open the Optuna storage ({type(error).__name__}: {detail})",
+                            where="optuna", value=shown, fix=fix) from None
 
 
 def open_study(storage: Any, name: str, directions: Sequence[str], sampler: Any = None) -> optuna.Study:
