@@ -55,7 +55,8 @@ holder_pid() {
   local pid
   [ -f "$PIDS/netns.pid" ] || return 1
   pid="$(cat "$PIDS/netns.pid")"
-  [ -n "$pid" ] && [ -e "/proc/$pid/ns/net" ] && [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/self/ns/net)" ] \
+  # A live `sleep` in a network namespace other than the machine's (works from inside it too).
+  [ -n "$pid" ] && [ -e "/proc/$pid/ns/net" ] && [ "$(readlink "/proc/$pid/ns/net")" != "$(readlink /proc/1/ns/net)" ] \
     && grep -q sleep "/proc/$pid/comm" 2>/dev/null && { echo "$pid"; return 0; }
   return 1
 }
@@ -274,7 +275,7 @@ stop_ray_node() {
 
 wait_ray_nodes() {
   # Until the cluster has $1 live nodes.
-  in_ns env "${OFFLINE[@]}" "$PY" - "127.0.0.1:$RAY_PORT" "$1" <<'EOF'
+  in_ns env "${OFFLINE[@]}" "$PY" - "127.0.0.1:$RAY_PORT" "$1" 2>>"$LOGS/ray-wait.log" <<'EOF'
 import sys, time, logging
 import ray
 ray.init(address=sys.argv[1], logging_level=logging.ERROR, log_to_driver=False)
@@ -294,6 +295,7 @@ print_env() {
   echo "MLFLOW_TRACKING_URI=http://127.0.0.1:$MLFLOW_PORT"
   echo "CPT_SEARCH_OPTUNA_STORAGE=$(pg_url optuna)"
   echo "CPT_SEARCH_SERVICES_NETNS_PID=$(holder_pid)"
+  echo "CPT_SEARCH_SERVICES_DIR=$STATE"
 }
 
 cmd_up() {
