@@ -1,5 +1,5 @@
 # The README's two commands: `make quickstart` (set up, run a real search, export its knee) and
-# `make test` (set up, run the test suite offline). Both install what they need.
+# `make test` (set up, run the test suite offline, with the project's services when root). Both install what they need.
 VENV ?= .venv
 BIN := $(VENV)/bin
 SPACE ?= search_spaces/quickstart.yaml
@@ -11,7 +11,7 @@ setup:
 	@scripts/setup.sh
 
 test: setup check
-	scripts/offline.sh $(BIN)/python -m pytest -q tests
+	VENV=$(VENV) scripts/test.sh
 
 # Lint, types and the import contracts (pyproject.toml: [tool.ruff], [tool.mypy], [tool.importlinter]).
 check: setup

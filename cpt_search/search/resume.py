@@ -34,10 +34,9 @@ _CARRIED_ATTRS = ("schedule", "label", "baseline", "baseline_params")
 def open_storage(url: str) -> Any:
     """An Optuna RDB storage at ``url`` (``TrackingError`` when it cannot be opened).
 
-    A server database (PostgreSQL, ``$CPT_SEARCH_OPTUNA_STORAGE``) is opened with
-    ``pool_pre_ping``: a pooled connection that a database restart closed is noticed and replaced
-    before use, instead of failing the next query (fault 4 of issue 13: PostgreSQL restarted
-    mid-search).
+    A server database (PostgreSQL, ``$CPT_SEARCH_OPTUNA_STORAGE``) is opened so that it rides out
+    a restart (:mod:`cpt_search.search.rdb`: ``pool_pre_ping`` and calls retried while the server
+    is unreachable).
     """
     from cpt_search.store import OPTUNA_STORAGE_ENV, redact_url
 
@@ -45,7 +44,9 @@ def open_storage(url: str) -> Any:
     try:
         if local:
             return optuna.storages.RDBStorage(url, heartbeat_interval=None)
-        return optuna.storages.RDBStorage(url, heartbeat_interval=None, engine_kwargs={"pool_pre_ping": True})
+        from cpt_search.search.rdb import ReconnectingRDBStorage
+
+        return ReconnectingRDBStorage(url, heartbeat_interval=None, engine_kwargs={"pool_pre_ping": True})
     except Exception as error:  # SQLAlchemy/Optuna raise many kinds here
         shown = redact_url(url)
         detail = " ".join(redact_url(str(error)).split())[:300]

@@ -140,3 +140,37 @@ def test_postgresql_restarted_mid_search_loses_nothing(services: Services, tmp_p
     assert all(r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics for r in children)
     hypervolume = parent.data.metrics.get("hypervolume")
     assert hypervolume is not None and hypervolume > 0
+
+
+def test_an_optuna_call_waits_for_postgresql_to_come_back(services: Services) -> None:
+    """The storage layer itself, deterministically: a call made while PostgreSQL is stopped returns
+    once it is started again (cpt_search.search.rdb), instead of failing the search."""
+    import threading
+
+    from cpt_search.search.resume import open_storage
+
+    storage = open_storage(services.optuna_storage)
+    storage.get_all_studies()  # a pooled connection, which the stop closes
+    stopped = services.script("stop", "postgres")
+    assert stopped.returncode == 0, stopped.stderr
+    outcome: dict = {}
+
+    def call() -> None:
+        started = time.monotonic()
+        try:
+            outcome["studies"] = storage.get_all_studies()
+        except Exception as error:  # noqa: BLE001 - reported below
+            outcome["error"] = error
+        outcome["seconds"] = time.monotonic() - started
+
+    worker = threading.Thread(target=call)
+    try:
+        worker.start()
+        time.sleep(3)
+        assert worker.is_alive(), f"the call did not wait for the server: {outcome}"
+    finally:
+        started = services.script("start", "postgres")
+    assert started.returncode == 0, started.stderr
+    worker.join(timeout=60)
+    assert "error" not in outcome and isinstance(outcome.get("studies"), list), outcome
+    assert outcome["seconds"] >= 3
