@@ -189,7 +189,8 @@ start_postgres() {
   # pg_ctl starts the postmaster in the background inside the namespace (-w waits until it accepts).
   local as=(); [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
   touch "$LOGS/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres: "$LOGS/postgres.log"
-  in_ns "${as[@]}" "$bin/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" -w -t 60 start >&2 \
+  setsid --wait nsenter -t "$(holder_pid)" -n -- "${as[@]}" "$bin/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" \
+    -w -t 60 start >&2 \
     || die "PostgreSQL did not start: $LOGS/postgres.log"
   head -1 "$PGDATA/postmaster.pid" > "$PIDS/postgres.pid"
 }
@@ -258,7 +259,10 @@ start_ray_node() {
     args+=(--address "127.0.0.1:$RAY_PORT" --num-cpus "$RAY_WORKER_CPUS" --num-gpus 0
            --object-store-memory $((256 * 1024 * 1024)))
   fi
-  in_ns env "${OFFLINE[@]}" PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$(dirname "$PY")/ray" start "${args[@]}" \
+  # In a session of its own: the daemons `ray start` leaves behind must not share the caller's process
+  # group (a Ctrl-C or a group kill aimed at the caller would take a node down).
+  setsid --wait nsenter -t "$(holder_pid)" -n -- env "${OFFLINE[@]}" PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
+    "$(dirname "$PY")/ray" start "${args[@]}" \
     </dev/null >"$LOGS/ray-$role.log" 2>&1 || die "ray start ($role) failed: $LOGS/ray-$role.log"
   after="$(ns_pids)"
   comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | sed '/^$/d' > "$PIDS/ray-$role.pids"

@@ -10,13 +10,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${VENV:-.venv}/bin/python"
+[ $# -gt 0 ] || set -- tests  # arguments, when given, name what to run instead (e.g. tests/services)
 can_namespace() { [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v nsenter >/dev/null \
   && command -v ip >/dev/null && unshare --net true 2>/dev/null; }
 
 if [ "${CPT_SEARCH_TEST_SERVICES:-1}" = 0 ] || ! can_namespace; then
   echo "test.sh: without the services (needs root; CPT_SEARCH_TEST_SERVICES=${CPT_SEARCH_TEST_SERVICES:-1}):" \
        "the tests marked 'services' are skipped" >&2
-  exec scripts/offline.sh "$PY" -m pytest -q tests "$@"
+  exec scripts/offline.sh "$PY" -m pytest -q "$@"
 fi
 started=0
 if ! scripts/services.sh status >/dev/null 2>&1; then
@@ -26,7 +27,7 @@ if ! scripts/services.sh status >/dev/null 2>&1; then
 fi
 echo "test.sh: running the suite inside the services' loopback-only network namespace" >&2
 set +e
-scripts/services.sh exec "$PY" -m pytest -q tests "$@"
+scripts/services.sh exec "$PY" -m pytest -q "$@"
 rc=$?
 set -e
 [ "$started" = 1 ] || echo "test.sh: the services were up before; left running (scripts/services.sh down)" >&2
