@@ -264,6 +264,7 @@ start_ray_node() {
   setsid --wait nsenter -t "$(holder_pid)" -n -- env "${OFFLINE[@]}" PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
     "$(dirname "$PY")/ray" start "${args[@]}" \
     </dev/null >"$LOGS/ray-$role.log" 2>&1 || die "ray start ($role) failed: $LOGS/ray-$role.log"
+  sleep 1  # `ray start` runs short-lived helpers too: record only the node's daemons
   after="$(ns_pids)"
   comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | sed '/^$/d' > "$PIDS/ray-$role.pids"
 }
