@@ -29,6 +29,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "plotly": "search",
     "lightning": "lightning",
     "transformers": "transformers",
+    "psycopg": "services",  # PostgreSQL URLs (postgresql+psycopg://) for MLflow and the Optuna storage
 }
 
 # import name -> distribution name, where they differ (for the consistency test and the message)

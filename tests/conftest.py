@@ -22,6 +22,16 @@ os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
+# The services' addresses (scripts/services.sh up/exec sets them) are for tests/services only: every
+# other test keeps its own local Ray, SQLite MLflow and Optuna files, so they are moved aside here,
+# before any test runs, under the prefix below (tests/services/conftest.py reads them back).
+SERVICE_VARS = ("RAY_ADDRESS", "MLFLOW_TRACKING_URI", "CPT_SEARCH_OPTUNA_STORAGE", "CPT_SEARCH_SERVICES_NETNS_PID",
+                "CPT_SEARCH_SERVICES_DIR")
+SERVICE_PREFIX = "CPT_SEARCH_TEST_SERVICE_"
+for _var in SERVICE_VARS:
+    if _var in os.environ:
+        os.environ[SERVICE_PREFIX + _var] = os.environ.pop(_var)
+
 
 def shared_data_dir() -> Path | None:
     """``../shared/data`` beside the checkout (CI lays it there), or ``CPT_SEARCH_DATA``."""

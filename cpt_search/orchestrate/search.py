@@ -287,7 +287,7 @@ def _parent_params(space, name, num_trials, target, concurrency, metric_name, di
         "target_trials": target, "concurrency": concurrency, "cpus_per_trial": space.resources.cpus,
         "gpus_per_trial": space.resources.gpus, "metric_name": metric_name,
         "directions": list(directions), "include_baselines": space.include_baselines,
-        "max_relative_cost": space.constraints.max_relative_cost, "optuna_storage": store.optuna_url,
+        "max_relative_cost": space.constraints.max_relative_cost, "optuna_storage": store.optuna_url_shown,
         "scheduler": space.stopping.name, "scheduler_options": space.stopping.options.model_dump(),
         "optuna_study": name,
     }

@@ -40,16 +40,41 @@ class SearchCallback(Callback):
         self.tracker = tracker
         self._tracebacks: dict[int, str] = {}
         self.finished: list[int] = []  # trial numbers told as finished, in order
+        self.retries: dict[int, int] = {}  # trial number -> times Ray restarted it after a lost worker
 
     # Ray passes iteration/trials/trial (and result) as keyword arguments.
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         cpt = _cpt(trial)
         if cpt is None:
             return
+        number = cpt["optuna_trial_number"]
+        tags = dict(cpt.get("tags") or {})
+        if number in self.retries:  # a restart after a lost worker: the same run, marked retried
+            tags["ray_retries"] = str(self.retries[number])
         self.observers.trial_started(TrialRecord(
-            number=cpt["optuna_trial_number"], status=RUNNING, label=cpt["label"],
+            number=number, status=RUNNING, label=cpt["label"],
             schedule=cpt["schedule"], baseline=cpt["baseline"], ray_trial_id=trial.trial_id,
-            retry_of=cpt.get("retry_of"), tags=cpt.get("tags") or {}))
+            retry_of=cpt.get("retry_of"), tags=tags))
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Ray lost the trial's worker (e.g. its node died) and queued the trial again: the Optuna
+        trial stays RUNNING (the searcher is told only at the end) and the restart is counted, in
+        the study (user attr ``ray_retries``) and, when it starts again, on its MLflow run."""
+        cpt = _cpt(trial)
+        if cpt is None:
+            return
+        number = cpt["optuna_trial_number"]
+        self.retries[number] = self.retries.get(number, 0) + 1
+        error = (_ray_error(trial) or "").strip().splitlines()
+        log.warning("trial %d lost its Ray worker (%s); retrying it (retry %d)", number,
+                    error[-1] if error else "no error text", self.retries[number])
+        try:
+            storage = self.study._storage  # the public Study API cannot annotate a running trial
+            trial_id = storage.get_trial_id_from_study_id_trial_number(
+                storage.get_study_id_from_name(self.study.study_name), number)
+            storage.set_trial_user_attr(trial_id, "ray_retries", self.retries[number])
+        except Exception:  # noqa: BLE001 - the count is a note; the trial goes on either way
+            log.warning("could not note the retry of trial %d in the study", number, exc_info=True)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:

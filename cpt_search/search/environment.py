@@ -25,6 +25,9 @@ OFFLINE_ENV = {
     # Tune's console tables would interleave with the CLI's own progress rows; with the classic
     # reporter, verbose=0 prints nothing.
     "RAY_AIR_NEW_OUTPUT": "0",
+    # Against a tracking server MLflow prints a "View run ... at URL" line per finished run into the
+    # CLI's progress table.
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
 }
 # Ray 2.60 on Linux ignores ``_node_ip_address="127.0.0.1"``: ``resolve_ip_for_localhost`` swaps a
 # loopback address for one found by probing the network, and every Ray process then listens on all

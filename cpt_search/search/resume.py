@@ -32,13 +32,29 @@ _CARRIED_ATTRS = ("schedule", "label", "baseline", "baseline_params")
 
 
 def open_storage(url: str) -> Any:
-    """An Optuna RDB storage at ``url`` (``TrackingError`` when it cannot be opened)."""
+    """An Optuna RDB storage at ``url`` (``TrackingError`` when it cannot be opened).
+
+    A server database (PostgreSQL, ``$CPT_SEARCH_OPTUNA_STORAGE``) is opened so that it rides out
+    a restart (:mod:`cpt_search.search.rdb`: ``pool_pre_ping`` and calls retried while the server
+    is unreachable).
+    """
+    from cpt_search.store import OPTUNA_STORAGE_ENV, redact_url
+
+    local = url.startswith("sqlite:")
     try:
-        return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+        if local:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=None)
+        from cpt_search.search.rdb import ReconnectingRDBStorage
+
+        return ReconnectingRDBStorage(url, heartbeat_interval=None, engine_kwargs={"pool_pre_ping": True})
     except Exception as error:  # SQLAlchemy/Optuna raise many kinds here
-        raise TrackingError(f"cannot open the Optuna storage ({type(error).__name__}: {error})",
-                            where="optuna", value=url,
-                            fix="check the --store directory (is it writable? an Optuna database?)") from None
+        shown = redact_url(url)
+        detail = " ".join(redact_url(str(error)).split())[:300]
+        fix = ("check the --store directory (is it writable? an Optuna database?)" if local else
+               f"check {OPTUNA_STORAGE_ENV} (is the database server up and the URL right? "
+               "scripts/services.sh status)")
+        raise TrackingError(f"cannot open the Optuna storage ({type(error).__name__}: {detail})",
+                            where="optuna", value=shown, fix=fix) from None
 
 
 def open_study(storage: Any, name: str, directions: Sequence[str], sampler: Any = None) -> optuna.Study:

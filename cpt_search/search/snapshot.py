@@ -60,7 +60,7 @@ class SearchSnapshot:
 
 def search_names(store: Store) -> list[str]:
     """Names of the searches in the store's Optuna storage (empty when there is none)."""
-    if not store.optuna_db.is_file():
+    if store.optuna_local and not store.optuna_db.is_file():
         return []
     from cpt_search.search.resume import open_storage
 

@@ -2,14 +2,20 @@
 
 FIFO scheduling (no Ray Tune scheduler supports several objectives), or a space's early-stopping
 rule as a FIFO scheduler that stops trials at rungs (:mod:`cpt_search.search.scheduler`),
-``max_concurrent_trials``,
-per-trial resources, failures recorded and skipped (``max_failures=0``: a failed trial is a result,
-told to Optuna as FAIL), one Tune session folder per call under the search's Ray directory.
+``max_concurrent_trials``, per-trial resources, one Tune session folder per call under the search's
+Ray directory.
+
+Failures: a trial whose training raises is a result (the trainable reports it and the searcher tells
+Optuna FAIL), never retried. A trial whose Ray worker itself is lost (its node died, the OOM
+killer, a crash of the process) is retried by Ray from the start, up to :data:`LOST_WORKER_RETRIES`
+times (``FailureConfig(max_failures=...)``; the trial keeps its Optuna number and its MLflow run,
+tagged ``ray_retries``), and told FAIL only after the last retry.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -18,6 +24,11 @@ from cpt_search.search.callback import SearchCallback
 from cpt_search.search.environment import ray_session
 
 log = logging.getLogger(__name__)
+
+# Retries of a trial whose worker process was lost. Application errors never reach Ray (the
+# trainable catches them), so this only counts lost processes: a node that died is retried on the
+# nodes left; a worker that crashes every time costs this many extra starts before its FAIL.
+LOST_WORKER_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -50,15 +61,18 @@ class TrialResources:
 def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: SearchCallback,
               resources: TrialResources, num_samples: int, concurrency: int, ray_dir: Path,
               ray_address: str | None = None, ray_logs: bool = False,
+              max_retries: int = LOST_WORKER_RETRIES,
               say: Callable[[str], None] = lambda message: None, scheduler: Any = None) -> None:
-    """Run up to ``num_samples`` trials of ``searcher`` on a local (or the given) Ray
-    (``scheduler``: a Ray ``TrialScheduler``, default FIFO)."""
+    """Run up to ``num_samples`` trials of ``searcher`` on a local (or the given) Ray; a trial whose
+    worker is lost is started again up to ``max_retries`` times (``scheduler``: a Ray
+    ``TrialScheduler``, default FIFO)."""
     from ray import tune
     from ray.tune.schedulers import FIFOScheduler
 
     with ray_session(ray_address, log_to_driver=ray_logs) as started_ray:
+        joined = bool(ray_address or os.environ.get("RAY_ADDRESS"))
         say(f"running {num_samples} trial(s), {concurrency} at once"
-            + (" on a local Ray (127.0.0.1)" if started_ray else " on the connected Ray"))
+            + (" on a local Ray (127.0.0.1)" if started_ray and not joined else " on the connected Ray"))
         tuner = tune.Tuner(
             tune.with_resources(trainable, resources.ray()),
             tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler or FIFOScheduler(),
@@ -67,7 +81,7 @@ def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: Sea
                                         trial_dirname_creator=_trial_name),
             run_config=tune.RunConfig(
                 name=_session_name(ray_dir), storage_path=str(ray_dir), callbacks=[callback],
-                failure_config=tune.FailureConfig(max_failures=0, fail_fast=False), verbose=0),
+                failure_config=tune.FailureConfig(max_failures=max_retries, fail_fast=False), verbose=0),
         )
         tuner.fit()
 

@@ -46,3 +46,26 @@ def test_bad_search_names(name: str) -> None:
 
 def test_good_search_name() -> None:
     assert check_search_name("quickstart-2.v1_a") == "quickstart-2.v1_a"
+
+
+def test_optuna_storage_from_the_environment_is_used_and_its_password_never_shown(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    url = "postgresql+psycopg://cpt:s3cret@127.0.0.1:55432/optuna"
+    monkeypatch.setenv("CPT_SEARCH_OPTUNA_STORAGE", url)
+    store = Store.at(tmp_path)
+    assert store.optuna_url == url and not store.optuna_local
+    assert store.optuna_url_shown == "postgresql+psycopg://cpt:***@127.0.0.1:55432/optuna"
+    assert Store.at(tmp_path, optuna_storage="sqlite:///x.db").optuna_url == "sqlite:///x.db"
+    monkeypatch.delenv("CPT_SEARCH_OPTUNA_STORAGE")
+    assert Store.at(tmp_path).optuna_local and Store.at(tmp_path).optuna_url_shown.startswith("sqlite:///")
+
+
+def test_an_unreachable_optuna_server_is_one_line_without_the_password() -> None:
+    from cpt_search.errors import TrackingError
+    from cpt_search.search.resume import open_storage
+
+    # Port 9 on loopback: nothing listens there, the connection is refused at once.
+    with pytest.raises(TrackingError) as raised:
+        open_storage("postgresql+psycopg://cpt:s3cret@127.0.0.1:9/optuna")
+    text = str(raised.value)
+    assert "s3cret" not in text and "CPT_SEARCH_OPTUNA_STORAGE" in text and "\n" not in text
