@@ -53,7 +53,9 @@ def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: Sea
     from ray import tune
     from ray.tune.schedulers import FIFOScheduler
 
-    with ray_session(ray_address, log_to_driver=ray_logs) as started_ray:
+    from cpt_search.search.ray_processes import LEDGER_NAME
+
+    with ray_session(ray_address, log_to_driver=ray_logs, ledger=ray_dir / LEDGER_NAME) as started_ray:
         say(f"running {num_samples} trial(s), {concurrency} at once"
             + (" on a local Ray (127.0.0.1)" if started_ray else " on the connected Ray"))
         tuner = tune.Tuner(
