@@ -45,6 +45,9 @@ def _quiet_libraries(debug: bool, *, with_ray: bool = False) -> None:
 
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # MLflow logs every database error with its traceback before raising it; the error itself
+    # reaches cpt-search, which reports it in one line (a full disk, a server away).
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
     # Tune's Ctrl-C message points at Tuner.restore; cpt-search resumes by rerunning the command.
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
     try:
@@ -103,6 +106,10 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
     from cpt_search.orchestrate.search import SearchRequest, run_search
 
     debug = bool((ctx.obj or {}).get("debug"))
+    if not no_mlflow:  # before Ray is imported: an unreachable tracking server is one line in seconds
+        from cpt_search.tracking.connection import check_server
+
+        check_server(Store.at(store, tracking_uri).tracking_uri)
     _quiet_libraries(debug, with_ray=True)
     header_shown = []
 

@@ -16,6 +16,12 @@ driver writes a ledger while its Ray runs and the next one reaps:
   other driver of the search is alive, so everything alive in the ledger is a leftover;
 * a driver that ends normally shuts its Ray down and removes its ledger.
 
+A kill within :data:`POLL_S` of Ray spawning a process (in the middle of ``ray.init``) leaves it out
+of the ledger, so every Ray process also carries its owner in its environment: the driver sets
+:data:`OWNER_ENV` to the ledger's path before ``ray.init``, Ray's processes inherit it, and a reap
+also kills the processes whose ``/proc/PID/environ`` holds it (Ray's agents overwrite the start of
+their environment with their title, hence both ways).
+
 Only processes whose command line names Ray are recorded, so a reap never touches anything else the
 driver started. Linux only (``/proc``); elsewhere the ledger records nothing.
 """
@@ -35,6 +41,7 @@ from types import TracebackType
 log = logging.getLogger(__name__)
 
 LEDGER_NAME = "local_ray_processes.json"
+OWNER_ENV = "CPT_SEARCH_RAY_LEDGER"  # set in every Ray process a driver starts: its ledger's path
 POLL_S = 0.25  # a kill right after Ray spawns a process misses it for at most this long
 REAP_WAIT_S = 5.0  # how long a reap waits for SIGKILLed processes to go
 _PROC = Path("/proc")
@@ -108,6 +115,26 @@ def ray_descendants(root_pid: int | None = None) -> list[ProcessId]:
     return found
 
 
+def owned_by(path: Path) -> list[ProcessId]:
+    """Running processes (other than this one) whose environment names ``path`` as their ledger."""
+    if not _PROC.is_dir():
+        return []
+    marker = f"{OWNER_ENV}={path}".encode() + b"\0"
+    found = []
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:  # gone, or not ours to read
+            continue
+        if marker in environ:
+            stat = _stat(int(entry.name))
+            if stat is not None and stat[1] not in ("Z", "X"):
+                found.append(ProcessId(int(entry.name), stat[2], _cmdline(int(entry.name))[:200]))
+    return found
+
+
 def read_ledger(path: Path) -> list[ProcessId]:
     """The processes a ledger holds (none when it is missing or unreadable)."""
     try:
@@ -131,6 +158,8 @@ def reap(path: Path, *, whose: str = "an earlier driver of this search") -> list
     driver in the log line.
     """
     leftovers = [p for p in read_ledger(path) if alive(p)]
+    recorded = {p.pid for p in leftovers}
+    leftovers += [p for p in owned_by(path) if p.pid not in recorded]
     for process in leftovers:
         try:
             os.kill(process.pid, signal.SIGKILL)
@@ -167,9 +196,12 @@ class ProcessLedger:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._warned = False
+        self._previous_owner: str | None = None
 
     def __enter__(self) -> "ProcessLedger":
         self.reaped = reap(self.path)
+        self._previous_owner = os.environ.get(OWNER_ENV)
+        os.environ[OWNER_ENV] = str(self.path)  # inherited by every process ray.init starts
         self._thread = threading.Thread(target=self._poll, name="cpt-search-ray-ledger", daemon=True)
         self._thread.start()
         return self
@@ -181,6 +213,10 @@ class ProcessLedger:
             self._thread.join()
         # Ray is shut down by now: whatever of ours still runs would be a leftover, so reap it too.
         self.record()
+        if self._previous_owner is None:
+            os.environ.pop(OWNER_ENV, None)
+        else:
+            os.environ[OWNER_ENV] = self._previous_owner
         reap(self.path, whose="this driver's Ray after its shutdown")
 
     def _poll(self) -> None:

@@ -66,9 +66,25 @@ def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: Sea
                                         trial_dirname_creator=_trial_name),
             run_config=tune.RunConfig(
                 name=_session_name(ray_dir), storage_path=str(ray_dir), callbacks=[callback],
+                stop=_store_failure_stopper(searcher),
                 failure_config=tune.FailureConfig(max_failures=0, fail_fast=False), verbose=0),
         )
         tuner.fit()
+
+
+def _store_failure_stopper(searcher: Any) -> Any:
+    """A Tune stopper that stops every trial once the searcher cannot write the study
+    (``store_error``, a full disk): their results could not be told, and the resume re-runs them."""
+    from ray.tune.stopper import Stopper
+
+    class StoreFailureStopper(Stopper):
+        def __call__(self, trial_id: str, result: dict) -> bool:
+            return self.stop_all()
+
+        def stop_all(self) -> bool:
+            return getattr(searcher, "store_error", None) is not None
+
+    return StoreFailureStopper()
 
 
 def _trial_name(trial: Any) -> str:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import ctypes
 import os
 import queue
+import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -268,3 +270,53 @@ def count(store: Path, name: str, target: int, tracking_uri: str | None = None) 
                                           if not r.finished and r.status != "interrupted"),
                   mlflow_runs=len(runs), duplicates=duplicates, lost=lost, deleted_runs=len(deleted),
                   parents=len(parents))
+
+
+class MlflowServer:
+    """A real ``mlflow server`` on 127.0.0.1 (SQLite backend, proxied artifacts under ``root``),
+    started in its own process group so that stopping it stops its uvicorn workers too."""
+
+    def __init__(self, root: Path, port: int) -> None:
+        self.root = root
+        self.port = port
+        self.uri = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self, timeout_s: float = 120) -> "MlflowServer":
+        self.root.mkdir(parents=True, exist_ok=True)
+        log = open(self.root / f"server-{self.starts}.log", "w", encoding="utf-8")  # noqa: SIM115
+        env = dict(os.environ, MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+             f"sqlite:///{self.root / 'mlflow.db'}", "--artifacts-destination", str(self.root / "artifacts"),
+             "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"],
+            cwd=self.root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.starts += 1
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"mlflow server exited: {(self.root / 'server-0.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.uri}/health", timeout=2):
+                    return self
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"mlflow server not up on {self.uri} within {timeout_s} s")
+
+    def stop(self, sig: int = signal.SIGKILL) -> None:
+        """Stop the server and its workers (SIGKILL: as a crash; SIGTERM: as an operator)."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+        self.process.wait(timeout=60)
+        for _ in range(100):  # the workers of the group go too
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        self.process = None

@@ -9,6 +9,7 @@ adopts the orphans of every killed driver (a subreaper) and checks that the next
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
@@ -23,14 +24,14 @@ pytestmark = [pytest.mark.faults,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux (/proc, prctl)")]
 
 KILLS = 10
-TARGET = 8
+TARGET = 16
 SEED = 13
 # Where a kill lands: after which line of the driver's output (None: right after launch), then how
 # long after it, in seconds. Most kills land in the search itself (Ray up, trials running or just
 # finished); the order is a seeded shuffle.
 MILESTONES = (None, "preparing data", "at once", "at once", "at once", "at once",
               " complete ", " complete ", " complete ", " complete ")
-MAX_DELAY_S = 2.5
+MAX_DELAY_S = 1.5
 
 
 def test_ten_sigkills_then_resume_leave_exactly_the_target(tmp_path: Path) -> None:
@@ -42,6 +43,7 @@ def test_ten_sigkills_then_resume_leave_exactly_the_target(tmp_path: Path) -> No
     pending: list[psutil.Process] = []  # orphans the next driver has not yet had the chance to reap
     survived: list[str] = []  # orphans still running after a later driver's Ray was up
     kills = []
+    titles: dict[int, str] = {}
     with Subreaper() as reaper:
         milestones = list(MILESTONES)
         rng.shuffle(milestones)
@@ -51,7 +53,7 @@ def test_ten_sigkills_then_resume_leave_exactly_the_target(tmp_path: Path) -> No
             reached = True if milestone is None else driver.wait_for(milestone, timeout_s=240)
             assert reached, f"the driver ended before {milestone!r}:\n{driver.output}"
             if milestone in ("at once", " complete "):  # its Ray is up: the earlier orphans were reaped
-                survived += [f"{p.pid} {p.name()}" for p in still_running(pending)]
+                survived += [titles[p.pid] for p in still_running(pending)]
                 pending = []
             time.sleep(delay_s)
             driver.kill()
@@ -59,11 +61,16 @@ def test_ten_sigkills_then_resume_leave_exactly_the_target(tmp_path: Path) -> No
             kills.append((milestone, round(delay_s, 2)))
             reaper.reap_zombies()
             left = [p for p in reaper.ray_processes() if p not in orphans_seen]
+            ledger = {r["pid"] for r in _ledger(store)}
+            for process in left:
+                titles[process.pid] = (f"{' '.join(process.cmdline())[:60]} "
+                                       f"({'in' if process.pid in ledger else 'not in'} the ledger, "
+                                       f"kill {len(kills)})")
             orphans_seen += left
             pending += left
         final = Driver(args)
         assert final.wait_for("at once", timeout_s=240), final.output
-        survived += [f"{p.pid} {p.name()}" for p in still_running(pending)]
+        survived += [titles[p.pid] for p in still_running(pending)]
         status = final.finish(timeout_s=400)
         assert status == 0, final.output
         reaper.reap_zombies()
@@ -80,3 +87,11 @@ def test_ten_sigkills_then_resume_leave_exactly_the_target(tmp_path: Path) -> No
     assert counts.deleted_runs <= counts.optuna_interrupted, counts.line()
     assert not survived, f"orphans of a killed driver still ran after the next one started Ray: {survived}"
     assert not left_after, f"Ray processes left after the search ended: {left_after}"
+
+
+def _ledger(store: Path) -> list[dict]:
+    path = store / "ray" / "killed" / "local_ray_processes.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []

@@ -65,3 +65,38 @@ def test_unreadable_ledger_reaps_nothing(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.json"
     ledger.write_text("{half a json", encoding="utf-8")  # a kill mid-write cannot do this (rename), a disk error could
     assert reap(ledger) == [] and not ledger.exists()
+
+
+def test_reap_finds_an_unrecorded_process_by_its_owner_variable(tmp_path: Path) -> None:
+    """A process spawned after the last ledger write (a kill in the middle of ray.init) still
+    carries its owner in its environment; a process of another search's ledger is spared."""
+    import os
+
+    from cpt_search.search.ray_processes import OWNER_ENV
+
+    ledger = tmp_path / "ray" / "mine" / "ledger.json"
+    theirs = tmp_path / "ray" / "theirs" / "ledger.json"
+    mine = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                            env=dict(os.environ, **{OWNER_ENV: str(ledger)}))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                             env=dict(os.environ, **{OWNER_ENV: str(theirs)}))
+    try:
+        time.sleep(0.1)
+        assert [p.pid for p in reap(ledger)] == [mine.pid]  # no ledger file at all
+        assert mine.wait(timeout=10) == -9 and other.poll() is None
+    finally:
+        for process in (mine, other):
+            process.kill()
+            process.wait()
+
+
+def test_ledger_sets_and_restores_the_owner_variable(tmp_path: Path) -> None:
+    import os
+
+    from cpt_search.search.ray_processes import OWNER_ENV
+
+    ledger = tmp_path / "ledger.json"
+    assert OWNER_ENV not in os.environ
+    with ProcessLedger(ledger):
+        assert os.environ[OWNER_ENV] == str(ledger)
+    assert OWNER_ENV not in os.environ
