@@ -129,7 +129,7 @@ class ObserverGroup(SearchObserver):
                     if kind not in self._disk_full_told:
                         self._disk_full_told.add(kind)
                         log.warning("observer %s cannot write: the disk is full (%s)", kind,
-                                    str(error).splitlines()[0][:200])
+                                    type(error).__name__)
                     continue
                 log.warning("observer %s failed in %s", kind, hook, exc_info=True)
 

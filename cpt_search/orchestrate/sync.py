@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from cpt_search.errors import TrackingError
 from cpt_search.observers import SEARCH, SearchInfo
 from cpt_search.orchestrate.session import locked, make_observers
 from cpt_search.store import Store, experiment_name
@@ -55,7 +56,12 @@ def sync_search(store: Store, name: str) -> SyncOutcome:
     from cpt_search.search.resume import open_storage
     from cpt_search.search.snapshot import load_search
     from cpt_search.search.tracker import FrontTracker
+    from cpt_search.space.names import check_search_name
 
+    name = check_search_name(name, where="NAME")  # before the lock: the name makes its file's path
+    if not store.optuna_db.is_file():
+        raise TrackingError("no Optuna storage in the store", where=str(store.root), key="name", value=name,
+                            fix="pass the --store DIR the search ran with")
     with locked(store, name):
         snapshot = load_search(store, name)
         study = optuna.load_study(study_name=name, storage=open_storage(store.optuna_url))

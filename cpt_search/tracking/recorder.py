@@ -35,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from cpt_search.disk_full import is_disk_full
 from cpt_search.errors import TrackingError
 from cpt_search.observers import SearchInfo, SearchObserver
 from cpt_search.records import (
@@ -468,7 +469,9 @@ class MlflowRecorder(SearchObserver):
             with tempfile.TemporaryDirectory(prefix="cpt_search_sched_") as tmp:
                 path = plot_schedule_png(parsed, steps, Path(tmp) / "schedule.png")
                 self.client.log_artifact(run_id, str(path))
-        except Exception:  # noqa: BLE001 - a picture must never fail a search
+        except Exception as error:  # noqa: BLE001 - a picture must never fail a search
+            if is_disk_full(error):
+                raise  # not the picture's fault: the observer group reports it in one line
             log.warning("could not draw the schedule of run %s", run_id, exc_info=True)
 
 
