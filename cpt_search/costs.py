@@ -14,12 +14,15 @@ classifier, say) are then under-counted, so the honest figure charges them 32/32
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from cpt_search.bits import FULL_PRECISION_BITS
 from cpt_search.errors import ConfigError
+
+if TYPE_CHECKING:  # schedule imports this module
+    from cpt_search.schedule import Schedule
 
 FP32_BITS = FULL_PRECISION_BITS
 # Full-precision step cost per MAC: three GEMM-like products at 32 x 32 bits.
@@ -107,7 +110,7 @@ def summarize_tracks(bits: np.ndarray, grad_bits: np.ndarray) -> CostSummary:
     )
 
 
-def summarize_schedule(schedule: "Schedule", total_steps: int) -> CostSummary:  # noqa: F821
+def summarize_schedule(schedule: Schedule, total_steps: int) -> CostSummary:
     """:func:`summarize_tracks` of a schedule over ``total_steps`` steps."""
     return summarize_tracks(*schedule.tracks(total_steps))
 

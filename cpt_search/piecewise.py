@@ -287,7 +287,7 @@ def staircase(bits_list: Sequence[int], steps_per_bits: int, *, grad_bits: int =
 
 def _check_frac(key: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or not -_FRAC_EPS <= value <= 1.0 + _FRAC_EPS:
+            or not -_FRAC_EPS <= float(value) <= 1.0 + _FRAC_EPS:
         raise ConfigError("0 <= fraction <= 1 must hold", key=key, value=value,
                           fix="give fractions of training between 0 and 1")
     value = float(value)

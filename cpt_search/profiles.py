@@ -144,18 +144,9 @@ def register_profile(profile: Profile) -> Profile:
     return PROFILES.register(profile.name, profile)
 
 
-def _adopt_profile(name: str, loaded: object) -> Profile:
-    # An entry point may name the Profile subclass or an instance of it.
-    profile = loaded() if isinstance(loaded, type) and issubclass(loaded, Profile) else loaded
-    if not isinstance(profile, Profile) or profile.name != name:
-        raise ConfigError("a cpt_search.profiles entry point must name a Profile (subclass or instance) "
-                          "whose name is the entry point's", key=name, value=loaded,
-                          fix=f"point it at a Profile with name = {name!r}")
-    return register_profile(profile)
-
-
 # Installed packages add profiles under the entry-point group ``cpt_search.profiles``.
-PROFILES: Registry[Profile] = Registry("profile", plugins="cpt_search.profiles", adopt=_adopt_profile)
+PROFILES: Registry[Profile] = Registry("profile", plugins="cpt_search.profiles", entry_type=Profile,
+                                       adopt=lambda name, profile: register_profile(profile))
 
 
 def shape_param_names() -> list[str]:

@@ -7,7 +7,8 @@ A registry can also take entries from installed packages: with ``plugins="cpt_se
 the entry points of that group (``[project.entry-points."cpt_search.profiles"]`` in the plugin's
 ``pyproject.toml``, ``name = "module:attribute"``) are loaded the first time the registry is listed
 or asked for a name it does not hold, in every process that asks (Ray workers included). An entry
-point that fails to load is named in the unknown-name error rather than breaking every command.
+point that fails to load, or names something that is not an entry of the registry's type with the
+entry point's name, is named in the unknown-name error rather than breaking every command.
 """
 
 from __future__ import annotations
@@ -28,15 +29,19 @@ class Registry(Generic[T]):
     Args:
         kind: what the entries are, used in error messages (``"profile"``, ``"task"``).
         plugins: an entry-point group whose entry points add entries (``None``: none).
-        adopt: registers one loaded entry-point object under its entry-point name (default:
-            :meth:`register` as it is); a registry whose entries need checks passes its own
-            ``register_*`` function here, so plugins meet the same checks as built-ins.
+        entry_type: the class of the entries; a plugin's object must be an instance with
+            ``name`` equal to the entry point's name (a subclass is instantiated first).
+            ``None``: no check (the ``adopt`` function checks).
+        adopt: registers one checked plugin object under its entry-point name (default:
+            :meth:`register` as it is); a registry whose entries need more checks or a conversion
+            passes its own function here, so plugins meet the same checks as built-ins.
     """
 
-    def __init__(self, kind: str, *, plugins: str | None = None,
+    def __init__(self, kind: str, *, plugins: str | None = None, entry_type: type | None = None,
                  adopt: Callable[[str, Any], object] | None = None) -> None:
         self.kind = kind
         self.plugins = plugins
+        self.entry_type = entry_type
         self._adopt = adopt
         self._entries: dict[str, T] = {}
         self._plugins_loaded = plugins is None
@@ -88,14 +93,27 @@ class Registry(Generic[T]):
             if point.name in self._entries:  # built in, or registered itself while imported
                 continue
             try:
-                loaded = point.load()
+                entry = self._checked(point.name, point.load())
                 if point.name not in self._entries:
-                    (self._adopt or self.register)(point.name, loaded)
+                    (self._adopt or self.register)(point.name, entry)
             except Exception as error:  # noqa: BLE001 - a broken plugin must not break other commands
                 detail = " ".join(str(error).split()) or type(error).__name__
-                self._plugin_failures.append(f"entry point {point.name!r} ({point.value}) of "
+                package = f" of {point.dist.name}" if point.dist is not None else ""
+                self._plugin_failures.append(f"entry point {point.name!r} ({point.value}){package} in "
                                              f"{self.plugins} failed to load: {detail}")
         return True
+
+    def _checked(self, name: str, loaded: Any) -> Any:
+        """A plugin's object as an entry: an instance of :attr:`entry_type` named ``name``."""
+        if self.entry_type is None:
+            return loaded
+        entry = loaded() if isinstance(loaded, type) and issubclass(loaded, self.entry_type) else loaded
+        if not isinstance(entry, self.entry_type) or getattr(entry, "name", name) != name:
+            kind = self.entry_type.__name__
+            raise ConfigError(f"a {self.plugins} entry point must name a {kind} (or a subclass) whose "
+                              "name is the entry point's", key=name, value=loaded,
+                              fix=f"point it at a {kind} with name = {name!r}")
+        return entry
 
     def __contains__(self, name: object) -> bool:
         if name not in self._entries:

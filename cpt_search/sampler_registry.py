@@ -12,7 +12,6 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from cpt_search.errors import ConfigError
 from cpt_search.registry import Registry
 
 
@@ -53,16 +52,9 @@ def register_sampler(entry: SamplerEntry) -> SamplerEntry:
     return SAMPLERS.register(entry.name, entry)
 
 
-def _adopt_sampler(name: str, loaded: object) -> SamplerEntry:
-    if not isinstance(loaded, SamplerEntry) or loaded.name != name:
-        raise ConfigError("a cpt_search.samplers entry point must name a SamplerEntry whose name is the "
-                          "entry point's", key=name, value=loaded,
-                          fix=f"point it at SamplerEntry({name!r}, \"module:SamplerClass\", ...)")
-    return register_sampler(loaded)
-
-
 # Installed packages add samplers under the entry-point group ``cpt_search.samplers``.
-SAMPLERS: Registry[SamplerEntry] = Registry("sampler", plugins="cpt_search.samplers", adopt=_adopt_sampler)
+SAMPLERS: Registry[SamplerEntry] = Registry("sampler", plugins="cpt_search.samplers", entry_type=SamplerEntry,
+                                           adopt=lambda name, entry: register_sampler(entry))
 
 
 for _entry in (

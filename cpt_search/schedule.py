@@ -33,7 +33,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Protocol, runtime_checkable
+from typing import Any, ClassVar, Mapping, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -131,7 +131,7 @@ class Schedule:
     @property
     def shape_params(self) -> dict[str, float]:
         """The profile's shape constants, every one set (defaults filled in)."""
-        return dict(self.shape)  # type: ignore[arg-type]  # normalised to pairs in __post_init__
+        return dict(self.shape)  # normalised to pairs in __post_init__
 
     # ------------------------------------------------------------------ evaluation
 
@@ -164,9 +164,11 @@ class Schedule:
         in_cooldown = steps >= total_steps - self.cooldown_steps(total_steps)
         bits = self._track(z, grow, self.min_bits, self.max_bits)
         grad_bits = self._track(z, grow, self.min_grad_bits, self.max_grad_bits)
-        bits = np.where(in_warmup, self.warmup_bits, np.where(in_cooldown, self.cooldown_bits, bits))
-        grad_bits = np.where(in_warmup, self.warmup_grad_bits,
-                             np.where(in_cooldown, self.cooldown_grad_bits, grad_bits))
+        # the phases' bits are never None after __post_init__ (None there means "max_bits")
+        warm, warm_grad = cast(int, self.warmup_bits), cast(int, self.warmup_grad_bits)
+        cool, cool_grad = cast(int, self.cooldown_bits), cast(int, self.cooldown_grad_bits)
+        bits = np.where(in_warmup, warm, np.where(in_cooldown, cool, bits))
+        grad_bits = np.where(in_warmup, warm_grad, np.where(in_cooldown, cool_grad, grad_bits))
         return bits.astype(np.int64), grad_bits.astype(np.int64)
 
     def bits_at(self, step: int, total_steps: int) -> tuple[int, int]:
@@ -320,8 +322,13 @@ class BitSchedule(Protocol):
     :class:`cpt_search.piecewise.PiecewiseSchedule` (impairment windows, range-test staircases) both
     provide it."""
 
-    max_bits: int
-    max_grad_bits: int
+    @property
+    def max_bits(self) -> int:
+        """The top forward bits (evaluation runs at these)."""
+
+    @property
+    def max_grad_bits(self) -> int:
+        """The top gradient bits."""
 
     def tracks(self, total_steps: int) -> tuple[np.ndarray, np.ndarray]:
         """Forward and gradient bits for every step."""

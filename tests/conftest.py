@@ -52,3 +52,16 @@ def session_cache(tmp_path_factory) -> str:
         os.environ.pop("CPT_SEARCH_CACHE", None)
     else:
         os.environ["CPT_SEARCH_CACHE"] = previous
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local, loopback-only Ray for the module (the runner reuses an initialised Ray)."""
+    import ray
+
+    from cpt_search.search.environment import apply_environment, ray_init_kwargs
+
+    apply_environment(local=True)
+    ray.init(address="local", num_cpus=2, **ray_init_kwargs(None))
+    yield
+    ray.shutdown()

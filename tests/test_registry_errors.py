@@ -25,3 +25,27 @@ def test_error_is_always_one_line():
     assert "\n" not in str(error)
     assert str(ConfigError("m", key="k", value=None)) == "k=None: m"
     assert str(ConfigError("m")) == "m"
+
+
+def test_a_plugin_of_the_wrong_kind_or_name_is_named_and_not_registered(tmp_path, monkeypatch):
+    from cpt_search.profiles import Linear, Profile
+
+    (tmp_path / "wrong_plugin.py").write_text(
+        "from cpt_search.profiles import Linear\n"
+        "class Renamed(Linear):\n    name = 'other'\n"
+        "NOT_A_PROFILE = 3\n")
+    info = tmp_path / "wrong_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: wrong-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[cpt_search_test.profiles]\nnumber = wrong_plugin:NOT_A_PROFILE\n"
+                                           "renamed = wrong_plugin:Renamed\nlinear2 = wrong_plugin:Renamed\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry: Registry[Profile] = Registry("profile", plugins="cpt_search_test.profiles", entry_type=Profile)
+    registry.register("linear", Linear())
+    with pytest.raises(UnknownNameError) as caught:
+        registry.get("number")
+    message = str(caught.value)
+    assert "entry point 'number' (wrong_plugin:NOT_A_PROFILE) of wrong-plugin" in message
+    assert "must name a Profile (or a subclass) whose name is the entry point's" in message
+    assert "entry point 'renamed'" in message  # a Profile subclass named 'other' is refused too
+    assert registry.names() == ["linear"]

@@ -109,7 +109,7 @@ def test_a_broken_plugin_is_named_where_its_name_is_asked_for(plugin_env, tmp_pa
     assert fine.returncode == 0, fine.stderr  # other commands do not notice the broken plugin
     broken = cli(["schedule", "--profile", "staircase", "--total-steps", "8"], plugin_env, tmp_path)
     assert broken.returncode == 2 and broken.stderr.count("\n") == 1
-    assert "entry point 'staircase' (cpt_throwaway:Missing) of cpt_search.profiles failed to load" in broken.stderr
+    assert "entry point 'staircase' (cpt_throwaway:Missing) of cpt-throwaway in cpt_search.profiles failed to load" in broken.stderr
 
 
 @pytest.mark.slow

@@ -161,7 +161,7 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
         job = group[0].job
         values = metric_values(group)
         stats = SeedStats.of(values)
-        total_steps = next((int(o.result["total_steps"]) for o in group if o.ok), None)
+        total_steps = next((int(t) for o in group if (t := o.value("total_steps")) is not None), None)
         window_steps = None
         if total_steps is not None:
             bits, _ = job.schedule.tracks(total_steps)

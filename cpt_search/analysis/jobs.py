@@ -217,7 +217,7 @@ class Outcome:
 
     def value(self, name: str) -> float | None:
         """A numeric field of the result (``None`` when failed or absent)."""
-        if not self.ok:
+        if not self.ok or self.result is None:
             return None
         value = self.result.get(name)
         return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
@@ -227,12 +227,12 @@ class Outcome:
 # --- a row's outcomes (one per seed), summarised for the reports --------------------------------
 def metric_values(group: Sequence[Outcome]) -> list[float]:
     """The metrics of the finished outcomes, in seed order."""
-    return [o.value("metric") for o in sorted(group, key=lambda o: o.job.seed) if o.ok]
+    return [v for o in sorted(group, key=lambda o: o.job.seed) if (v := o.value("metric")) is not None]
 
 
 def metric_by_seed(group: Sequence[Outcome]) -> dict[int, float]:
     """``{seed: metric}`` of the finished outcomes (what the paired test matches on)."""
-    return {o.job.seed: o.value("metric") for o in group if o.ok}
+    return {o.job.seed: v for o in group if (v := o.value("metric")) is not None}
 
 
 def mean_value(group: Sequence[Outcome], name: str) -> float | None:

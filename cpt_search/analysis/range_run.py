@@ -132,7 +132,7 @@ def run_range_test(task_name: str, bits_list: Sequence[int], steps_per_bits: int
     info = resolve_task(task_name, where="range-test", key="--task")
     budget_value = info.check_budget(budget, where="range-test", key="--budget")
     schedule = staircase(list(bits_list), steps_per_bits, grad_bits=grad_bits)
-    total_steps = int(schedule.nominal_steps)
+    total_steps = len(bits_list) * steps_per_bits  # the staircase's own length (its nominal_steps)
     planned_bits, planned_grad_bits = schedule.tracks(total_steps)
     hook = RangeTestHook(planned_bits, planned_grad_bits)
     # The staircase is the first steps of a normal run; a budget shorter than it is lengthened.

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cpt_search.errors import ConfigError
 from cpt_search.profiles import PROFILES
@@ -97,7 +98,7 @@ class RangeTestScore:
                 f"{self.head_frac:g} of each stage)")
 
 
-def score_stages(bits_list: Sequence[int], stage_values: Sequence[Sequence[float]], *,
+def score_stages(bits_list: Sequence[int], stage_values: Sequence[ArrayLike], *,
                  higher_is_better: bool = False, z: float = DEFAULT_Z,
                  min_frac: float = DEFAULT_MIN_FRAC, head_frac: float = DEFAULT_HEAD_FRAC,
                  value_name: str = "train_loss") -> RangeTestScore:
@@ -112,8 +113,8 @@ def score_stages(bits_list: Sequence[int], stage_values: Sequence[Sequence[float
     sign = -1.0 if higher_is_better else 1.0  # improvement = sign * (head - tail)
     raw = []
     previous_tail: np.ndarray | None = None
-    for bits, values in zip(bits_list, stage_values):
-        values = np.asarray(values, dtype=np.float64)
+    for bits, stage in zip(bits_list, stage_values):
+        values = np.asarray(stage, dtype=np.float64)
         if values.size < 4:
             raise ConfigError(f"a stage needs at least {4} steps to score", key="steps_per_bits",
                               value=int(values.size), fix=f"train >= {MIN_STEPS_PER_BITS} steps "
@@ -121,8 +122,7 @@ def score_stages(bits_list: Sequence[int], stage_values: Sequence[Sequence[float
         q = max(2, int(round(head_frac * values.size)))
         tail = values[-q:]
         # After a stage that diverged (or at the start) there is no previous end to compare with.
-        usable = previous_tail is not None and np.isfinite(previous_tail).all()
-        head = previous_tail if usable else values[:q]
+        head = previous_tail if previous_tail is not None and np.isfinite(previous_tail).all() else values[:q]
         previous_tail = tail
         if not (np.isfinite(head).all() and np.isfinite(values).all()):
             raw.append((int(bits), values.size, math.nan, math.nan, math.nan, math.nan))

@@ -120,13 +120,13 @@ class Correlation:
         return {"rho": self.rho, "p": self.p, "n": self.n}
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> Correlation:
+def spearman(x: Sequence[float | None], y: Sequence[float | None]) -> Correlation:
     """``scipy.stats.spearmanr(x, y)`` over the pairs where both are finite.
 
     Undefined (``None``) with fewer than three pairs or a constant side.
     """
     pairs = [(float(a), float(b)) for a, b in zip(x, y)
-             if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
+             if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]  # None: no data
     if len(pairs) < 3:
         return Correlation(None, None, len(pairs))
     xs, ys = zip(*pairs)

@@ -50,7 +50,7 @@ def _sample_costs(space: SearchSpace, samples: int) -> np.ndarray:
     make_sampler(space)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     logging.getLogger("optuna").setLevel(logging.WARNING)
-    study = optuna.create_study(directions=list(space.directions),
+    study = optuna.create_study(directions=[optuna.study.StudyDirection[d.upper()] for d in space.directions],
                                 sampler=optuna.samplers.RandomSampler(seed=0))
     costs = []
     with warnings.catch_warnings():

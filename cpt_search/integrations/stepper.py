@@ -36,7 +36,7 @@ def resolve_schedule(schedule: BitSchedule | str | Path | Mapping[str, Any], *, 
     if isinstance(schedule, BitSchedule):
         return schedule
     if isinstance(schedule, (str, Path)):
-        return load_schedule(schedule)  # type: ignore[return-value]  # frozen fields are read-only
+        return load_schedule(schedule)
     if isinstance(schedule, Mapping):
         return schedule_from_any_dict(schedule, where=where)
     raise ConfigError("schedule must be a Schedule, an exported schedule file or a schedule mapping",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Callable
 
 import torch
 
@@ -55,7 +56,8 @@ def _stochastic(x: torch.Tensor, noise: torch.Tensor, levels: torch.Tensor):
     return torch.minimum(q, levels) * scale + lo
 
 
-_SOURCES = {"nearest": _nearest, "with_range": _with_range, "stochastic": _stochastic}
+_SOURCES: dict[str, Callable[..., torch.Tensor]] = {"nearest": _nearest, "with_range": _with_range,
+                                                    "stochastic": _stochastic}
 
 
 def _kernel(name: str):

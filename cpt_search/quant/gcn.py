@@ -21,6 +21,7 @@ class QGCNConv(QuantLayer, GCNConv):
     """``GCNConv`` with fake-quantized weight, node features, bias and output error."""
 
     FLOAT_CLASS = GCNConv
+    _cached_edge_index: tuple[Tensor, Tensor | None] | None  # GCNConv's cache (set in its __init__)
 
     def forward(self, x: Tensor, edge_index, edge_weight: Tensor | None = None) -> Tensor:
         bits, grad_bits = self._note_use()

@@ -10,6 +10,7 @@ import difflib
 import fnmatch
 import logging
 import sys
+from typing import Any
 
 from torch import nn
 
@@ -136,7 +137,7 @@ class QuantHandle:
             layer._used_bits.clear()
 
     def _end_forward(self, module, args, output) -> None:
-        used = {name: layer._used_bits[0] for name, layer in self._layers if layer._used_bits}
+        used: dict[str, Any] = {name: layer._used_bits[0] for name, layer in self._layers if layer._used_bits}
         for name, layer in self._layers:
             if len(set(layer._used_bits)) > 1:
                 used[name] = ("mixed", tuple(layer._used_bits))  # bits changed inside one forward
@@ -170,7 +171,7 @@ class QuantHandle:
         self.stop_recording()
         for _, layer in self._layers:
             layer._quant_remove()
-            layer.__class__ = layer.FLOAT_CLASS
+            layer.__class__ = layer.FLOAT_CLASS  # type: ignore[assignment]  # the swap back is the point
         self._layers = []
 
     def __repr__(self) -> str:

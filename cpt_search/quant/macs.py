@@ -129,7 +129,7 @@ def count_macs(
     quantized_names = set(handle.layer_names) if handle is not None else None
     counters = _counters()
     totals: dict[str, int] = defaultdict(int)
-    hooks = []
+    hooks: list[torch.utils.hooks.RemovableHandle] = []
     order: list[tuple[str, nn.Module]] = []
     for name, module in model.named_modules():
         counter = next((fn for cls, fn in counters if isinstance(module, cls)), None)
@@ -147,8 +147,8 @@ def count_macs(
         with torch.no_grad():
             model(*example_inputs, **example_kwargs)
     finally:
-        for hook in hooks:
-            hook.remove()
+        for removable in hooks:
+            removable.remove()
         for module, training in modes.items():
             module.training = training
     result = []

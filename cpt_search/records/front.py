@@ -69,7 +69,7 @@ def front_state(candidates: Sequence[Candidate], higher_is_better: bool,
     on_front = frozenset(c.trial for c, r in zip(candidates, ranks) if r == 0)
     if reference_metric is None:
         reference_metric = metric_reference(candidates, higher_is_better)
-    reference = (float(reference_metric), COST_REFERENCE)
+    reference = (math.nan if reference_metric is None else float(reference_metric), COST_REFERENCE)
     points = np.array([[c.metric, cost_fraction(c)] for c in candidates], dtype=np.float64)
     volume = float(hypervolume_2d(points, reference, dirs))
     return FrontState(on_front=on_front, ranks={c.trial: int(r) for c, r in zip(candidates, ranks)},

@@ -56,7 +56,7 @@ def open_study(storage: Any, name: str, directions: Sequence[str], sampler: Any 
                 fix=f"use another --name (stored: {stored}, asked: {list(directions)})")
         return existing
     return optuna.create_study(study_name=name, storage=storage, sampler=sampler,
-                               directions=list(directions))
+                               directions=[optuna.study.StudyDirection[d.upper()] for d in directions])
 
 
 def check_identity(study: optuna.Study, name: str, identity: Mapping[str, Any], *,

@@ -2,17 +2,33 @@
 
 ``TASKS.get(name)`` returns the metadata (metric, direction, dataset, budgets, exact steps);
 ``TASKS.get(name).load()`` builds the :class:`~cpt_search.tasks.base.Task` itself (imports torch).
-The built-in tasks are listed in :mod:`cpt_search.tasks.builtin`; :func:`register_task` adds one.
+The built-in tasks are listed in :mod:`cpt_search.tasks.builtin`; :func:`register_task` adds one, and
+installed packages add theirs under the entry-point group ``cpt_search.tasks``
+(``name = "module:attribute"``, resolved like a ``task:`` import string: a ``Task`` subclass or
+instance, or a ``TaskInfo``).
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 from cpt_search.registry import Registry
 from cpt_search.tasks.budgets import Budget, CharLMBudget, GraphBudget, ImageBudget
 from cpt_search.tasks.builtin import BUILTIN_TASKS
 from cpt_search.tasks.info import TaskInfo
 
-TASKS: Registry[TaskInfo] = Registry("task")
+
+def _adopt_task(name: str, loaded: Any) -> TaskInfo:
+    from cpt_search.tasks.resolve import task_info_from
+
+    cls = loaded if isinstance(loaded, type) else type(loaded)
+    info = task_info_from(loaded, f"{cls.__module__}:{cls.__qualname__}", where=f"entry point {name!r}")
+    # the entry point's name is the task's name everywhere (records, workers), whatever the class says
+    return TASKS.register(name, dataclasses.replace(info, name=name))
+
+
+TASKS: Registry[TaskInfo] = Registry("task", plugins="cpt_search.tasks", adopt=_adopt_task)
 for _info in BUILTIN_TASKS:
     TASKS.register(_info.name, _info)
 

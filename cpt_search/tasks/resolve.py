@@ -97,44 +97,13 @@ def resolve_task(value: str, *, where: str | None = None, key: str = "task",
     from cpt_search.tasks import TASKS
 
     if not is_import_string(value):
-        if value not in TASKS:
-            register_installed_tasks()
-        return TASKS.get(value, where=where, key=key)
+        return TASKS.get(value, where=where, key=key)  # installed packages' tasks load on a miss
     info = _resolved.get(value)
     if info is None:
         info = task_info_from(import_from_string(value, search_dirs=search_dirs, where=where, key=key),
                               value, where=where, key=key)
         _resolved[value] = info
     return info
-
-
-ENTRY_POINT_GROUP = "cpt_search.tasks"
-_installed_done: list[bool] = []
-
-
-def register_installed_tasks() -> list[str]:
-    """Add to :data:`~cpt_search.tasks.TASKS` the tasks installed packages declare under the
-    entry-point group ``cpt_search.tasks`` (``name = "module:attribute"``), once per process.
-
-    The entry point's value is resolved like a ``task:`` import string; its name is the registry
-    name. Returns the names added.
-    """
-    from importlib.metadata import entry_points
-
-    from cpt_search.tasks import TASKS
-
-    if _installed_done:
-        return []
-    _installed_done.append(True)
-    added = []
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        if point.name in TASKS:
-            continue
-        where = f"entry point {point.name!r} of {point.dist.name if point.dist else 'a package'}"
-        info = task_info_from(import_from_string(point.value, where=where), point.value, where=where)
-        TASKS.register(point.name, info)
-        added.append(point.name)
-    return added
 
 
 def _kind(obj: Any) -> str:

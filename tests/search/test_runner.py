@@ -32,19 +32,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def ray_local():
-    """One local, loopback-only Ray for the module (the runner reuses an initialised Ray)."""
-    import ray
-
-    from cpt_search.search.environment import apply_environment, ray_init_kwargs
-
-    apply_environment(local=True)
-    ray.init(address="local", num_cpus=2, **ray_init_kwargs(None))
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def searched(ray_local, tmp_path_factory):
     """Run the search once; return (request, outcome, progress events)."""
     from cpt_search.orchestrate.search import SearchRequest, run_search

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from cpt_search.errors import ConfigError
+from cpt_search.errors import UnknownNameError
 from cpt_search.tasks import TASKS
 from cpt_search.tasks import resolve as resolve_module
 
@@ -37,7 +37,8 @@ def _install(tmp_path, value: str) -> None:
 @pytest.fixture
 def fresh(monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(resolve_module, "_installed_done", [])
+    monkeypatch.setattr(TASKS, "_plugins_loaded", False)
+    monkeypatch.setattr(TASKS, "_plugin_failures", [])
     yield tmp_path
     TASKS._entries.pop("plugin/mlp", None)
     sys.modules.pop("plugin_tasks", None)
@@ -46,12 +47,12 @@ def fresh(monkeypatch, tmp_path):
 def test_an_installed_entry_point_is_a_registered_task(fresh):
     _install(fresh, "plugin_tasks:PluginTask")
     info = resolve_module.resolve_task("plugin/mlp")
-    assert info.metric_name == "test_accuracy"
+    assert info.metric_name == "test_accuracy" and info.name == "plugin/mlp"
     assert "plugin/mlp" in TASKS
     assert type(info.load()).__name__ == "PluginTask"
 
 
 def test_a_broken_entry_point_is_one_line_naming_it(fresh):
     _install(fresh, "plugin_tasks:Missing")
-    with pytest.raises(ConfigError, match="entry point 'plugin/mlp' of plugin-tasks.*no attribute 'Missing'"):
+    with pytest.raises(UnknownNameError, match="entry point 'plugin/mlp' .* of plugin-tasks in cpt_search.tasks failed to load.*no attribute 'Missing'"):
         resolve_module.resolve_task("plugin/mlp")
