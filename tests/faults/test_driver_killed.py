@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.faults,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux (/proc, prctl)")]
 
 KILLS = 10
-TARGET = 16
+TARGET = 20
 SEED = 13
 # Where a kill lands: after which line of the driver's output (None: right after launch), then how
 # long after it, in seconds. Most kills land in the search itself (Ray up, trials running or just
