@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from cpt_search.disk_full import is_disk_full
 from cpt_search.records import FrontState, TrialRecord
 from cpt_search.records.confirmed import SearchFront
 from cpt_search.select import Candidate
@@ -67,8 +68,8 @@ class SearchObserver:
 
     ``search_started`` once; then per trial ``trial_started``, ``trial_epoch`` (per evaluated epoch)
     and ``trial_finished``, or ``trial_skipped`` for a schedule never trained (over the cost
-    constraint); ``front_updated`` after every finished trial; ``records_synced`` at start and end
-    with every record; ``search_finished`` once; an analysis then ``report_written``. A seed
+    constraint); ``records_synced`` with every record, then ``front_updated``, after every finished
+    trial and at start and end; ``search_finished`` once; an analysis then ``report_written``. A seed
     confirmation (``cpt-search confirm``) calls ``search_started`` then ``front_confirmed``.
     """
 
@@ -115,14 +116,22 @@ class ObserverGroup(SearchObserver):
     def __init__(self, observers: Sequence[SearchObserver] = ()) -> None:
         self.observers = list(observers)
         self.errors = 0
+        self._disk_full_told: set[str] = set()
 
     def _each(self, hook: str, *args: Any, **kwargs: Any) -> None:
         for observer in self.observers:
             try:
                 getattr(observer, hook)(*args, **kwargs)
-            except Exception:  # noqa: BLE001 - see the class docstring
+            except Exception as error:  # noqa: BLE001 - see the class docstring
                 self.errors += 1
-                log.warning("observer %s failed in %s", type(observer).__name__, hook, exc_info=True)
+                kind = type(observer).__name__
+                if is_disk_full(error):  # one line per observer, not a traceback per call
+                    if kind not in self._disk_full_told:
+                        self._disk_full_told.add(kind)
+                        log.warning("observer %s cannot write: the disk is full (%s)", kind,
+                                    type(error).__name__)
+                    continue
+                log.warning("observer %s failed in %s", kind, hook, exc_info=True)
 
     def search_started(self, info: SearchInfo) -> None:
         for observer in self.observers:

@@ -45,6 +45,12 @@ def _quiet_libraries(debug: bool, *, with_ray: bool = False) -> None:
 
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    # MLflow logs every database error with its traceback before raising it; the error itself
+    # reaches cpt-search, which reports it in one line (a full disk, a server away).
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
+    # Ray Tune logs a failed save of its experiment state with a traceback; on a full disk the
+    # search stops with its own one-line error instead.
+    logging.getLogger("ray.tune.execution.experiment_state").addFilter(_not_disk_full)
     # Tune's Ctrl-C message points at Tuner.restore; cpt-search resumes by rerunning the command.
     logging.getLogger("ray.tune").setLevel(logging.ERROR)
     try:
@@ -55,6 +61,14 @@ def _quiet_libraries(debug: bool, *, with_ray: bool = False) -> None:
     except ImportError:  # pragma: no cover - optuna is a dependency
         pass
     warnings.filterwarnings("ignore", category=UserWarning, module="optuna")
+
+
+def _not_disk_full(record: logging.LogRecord) -> bool:
+    """Logging filter: drop a record about a full disk (reported once, as the command's error)."""
+    from cpt_search.disk_full import is_disk_full
+
+    error = record.exc_info[1] if record.exc_info else None
+    return not (is_disk_full(error) or "no space left on device" in record.getMessage().lower())
 
 
 # ---------------------------------------------------------------------- run
@@ -103,6 +117,10 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
     from cpt_search.orchestrate.search import SearchRequest, run_search
 
     debug = bool((ctx.obj or {}).get("debug"))
+    if not no_mlflow:  # before Ray is imported: an unreachable tracking server is one line in seconds
+        from cpt_search.tracking.connection import check_server
+
+        check_server(Store.at(store, tracking_uri).tracking_uri)
     _quiet_libraries(debug, with_ray=True)
     header_shown = []
 

@@ -152,7 +152,9 @@ def confirm_locked(store: Store, request: ConfirmRequest, *, say: Callable[[str]
     held_before = _count(confirm_values(storage, name, worst))
     previous: tuple[tuple[str, int], ...] = ()
     apply_environment()
-    with ray_session(request.ray_address):
+    from cpt_search.search.ray_processes import LEDGER_NAME
+
+    with ray_session(request.ray_address, ledger=store.ray_dir(name) / LEDGER_NAME):
         while True:
             values = confirm_values(storage, name, worst)
             candidates, _ = race_candidates(snapshot.records, snapshot.seeds, values)

@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from cpt_search.errors import ConfigError
+from cpt_search.disk_full import disk_full_error, is_disk_full
+from cpt_search.errors import ConfigError, CptSearchError
 from cpt_search.observers import SEARCH, SearchInfo
 from cpt_search.orchestrate.session import locked, make_observers, open_session_study, run_session
 from cpt_search.records import Progress, ProgressEvent
@@ -129,9 +130,20 @@ def run_search(request: SearchRequest, *,
     num_trials = _positive("--trials", request.trials, space.num_trials)
     concurrency = _positive("--concurrency", request.concurrency, space.concurrency)
     store = Store.at(request.store_dir, request.tracking_uri).create()
-    with locked(store, name):
-        return _run_locked(request, space, name, num_trials, concurrency, store, started, say,
-                           on_progress)
+    if request.tracking:  # before the heavy imports: an unreachable server is reported in seconds
+        from cpt_search.tracking.connection import check_server
+
+        check_server(store.tracking_uri)
+    try:
+        with locked(store, name):
+            return _run_locked(request, space, name, num_trials, concurrency, store, started, say,
+                               on_progress)
+    except CptSearchError:
+        raise
+    except Exception as error:
+        if is_disk_full(error):  # Optuna, MLflow, Ray Tune or the lock: one line, whichever said it
+            raise disk_full_error(store.root) from None
+        raise
 
 
 def _run_locked(request, space, name, num_trials, concurrency, store, started, say, on_progress):
@@ -168,6 +180,9 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     if enqueued:
         say(f"enqueued {enqueued} baselines (paper presets and static schedules) as the first trials")
     target = num_trials + (len(space.baseline_schedules()) if space.include_baselines else 0)
+    from cpt_search.orchestrate.sync import TARGET_ATTR
+
+    study.set_user_attr(TARGET_ATTR, target)  # `cpt-search sync` tells a complete search by it
     observers, recorder = make_observers(store, tracking=request.tracking)
     info = SearchInfo(name=name, kind=SEARCH, metric_name=metric_name,
                       test_metric_name=task.test_metric_name,
@@ -181,12 +196,14 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
                                metric_name=metric_name, device=resources.device)
 
     stopping = _stopping_scheduler(space, study, metric_name, higher_is_better, say)
+    searchers = []
 
     def make_searcher(callback):
-        return ScheduleSearch(space, metric_name=metric_name, higher_is_better=higher_is_better,
+        searchers.append(ScheduleSearch(space, metric_name=metric_name, higher_is_better=higher_is_better,
                               sampler=sampler, storage=storage, study_name=name,
                               on_infeasible=callback.infeasible, on_reused=callback.reused,
-                              target_finished=target, stopping=stopping)
+                              target_finished=target, stopping=stopping))
+        return searchers[-1]
 
     def run(searcher, callback, remaining: int) -> None:
         run_tuner(trainable, searcher=searcher, callback=callback, resources=resources,
@@ -196,6 +213,8 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
 
     result = run_session(study, info, observers, target=target, higher_is_better=higher_is_better,
                          make_searcher=make_searcher, run=run, on_progress=on_progress, say=say)
+    if searchers and searchers[-1].store_error is not None:
+        raise disk_full_error(store.root)  # the study was tidied; the rerun resumes
     complete = result.after.finished >= target
     confirmation = None
     if space.confirm is not None and complete:

@@ -45,15 +45,28 @@ def make_observers(store: Store, *, tracking: bool,
                    extra: Sequence[SearchObserver] = ()) -> tuple[ObserverGroup, Any]:
     """The observers of a session: the MLflow recorder unless ``tracking`` is off, then ``extra``.
 
+    A tracking server is asked first (``TrackingError`` in seconds when it does not answer) and its
+    recorder pauses and replays when the server goes away mid-search.
+
     Returns the group and the recorder (``None`` without tracking).
     """
     recorder = None
     observers: list[SearchObserver] = []
     if tracking:
+        from cpt_search.tracking.connection import check_server, fail_fast, is_server_uri
         from cpt_search.tracking.recorder import MlflowRecorder
 
         recorder = MlflowRecorder(store)
-        observers.append(recorder)
+        if is_server_uri(store.tracking_uri):
+            # A server can be away at start (one line, in seconds) or stop mid-search (the search
+            # goes on and MLflow catches up from the study: cpt_search.tracking.resilient).
+            from cpt_search.tracking.resilient import ResilientRecorder
+
+            check_server(store.tracking_uri)
+            fail_fast()
+            observers.append(ResilientRecorder(recorder))
+        else:
+            observers.append(recorder)
     observers.extend(extra)
     return ObserverGroup(observers), recorder
 

@@ -76,10 +76,14 @@ def ray_init_kwargs(address: str | None = None, *, log_to_driver: bool = False) 
 
 
 @contextlib.contextmanager
-def ray_session(address: str | None = None, *, log_to_driver: bool = False) -> Iterator[bool]:
+def ray_session(address: str | None = None, *, log_to_driver: bool = False,
+                ledger: Path | None = None) -> Iterator[bool]:
     """Use the Ray already initialised in this process, or start (and afterwards stop) one.
 
     Yields whether this call started Ray. ``address`` (or ``$RAY_ADDRESS``) joins a cluster.
+    ``ledger``: for a local Ray, first reap what an earlier, killed driver of the same search left
+    running, then record this one's Ray processes there
+    (:class:`~cpt_search.search.ray_processes.ProcessLedger`).
     """
     address = address or os.environ.get("RAY_ADDRESS") or None
     apply_environment(local=address is None)
@@ -93,8 +97,13 @@ def ray_session(address: str | None = None, *, log_to_driver: bool = False) -> I
         # ray.init(address=None) would itself look at RAY_ADDRESS; make "start a local Ray" explicit.
         kwargs["address"] = "local"
     log.info("starting Ray (%s)", "joining " + address if address else "local, 127.0.0.1")
-    ray.init(**kwargs)
-    try:
-        yield True
-    finally:
-        ray.shutdown()
+    with contextlib.ExitStack() as stack:
+        if ledger is not None and address is None:
+            from cpt_search.search.ray_processes import ProcessLedger
+
+            stack.enter_context(ProcessLedger(ledger))
+        ray.init(**kwargs)
+        try:
+            yield True
+        finally:
+            ray.shutdown()

@@ -43,6 +43,7 @@ from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from cpt_search.costs import summarize_schedule
+from cpt_search.disk_full import is_disk_full
 from cpt_search.piecewise import schedule_from_any_dict
 from cpt_search.records.confirmed import schedule_key
 
@@ -101,6 +102,7 @@ class ScheduleSearch(OptunaSearch):
         self._finished_by_schedule: dict[str, tuple[int, list[float], dict]] | None = None
         self.reused_count = 0
         self.gave_up = False
+        self.store_error: BaseException | None = None  # the study could not be written (disk full)
         super().__init__(space=self._define, metric=[metric_name, BITOPS_KEY],
                          mode=["max" if higher_is_better else "min", "min"], sampler=sampler,
                          storage=storage, study_name=study_name)
@@ -134,7 +136,25 @@ class ScheduleSearch(OptunaSearch):
     # ------------------------------------------------------------------ Searcher API
 
     def suggest(self, trial_id: str) -> dict | None:
-        """The next feasible schedule's config; infeasible ones are told and skipped."""
+        """The next feasible schedule's config; infeasible ones are told and skipped. Once the
+        study cannot be written (a full disk), nothing more: see :attr:`store_error`."""
+        if self.store_error is not None:
+            return Searcher.FINISHED
+        try:
+            return self._suggest(trial_id)
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            self._store_failed(error)
+            return Searcher.FINISHED
+
+    def _store_failed(self, error: BaseException) -> None:
+        # Telling Tune would only log the error and ask again, trial after trial: the searcher
+        # keeps it, stops suggesting, and the orchestrator stops the run and reports it.
+        self.store_error = error
+        log.debug("the Optuna storage cannot be written", exc_info=error)
+
+    def _suggest(self, trial_id: str) -> dict | None:
         for _ in range(self._max_infeasible):
             if self._target_reached():
                 return Searcher.FINISHED
@@ -160,7 +180,20 @@ class ScheduleSearch(OptunaSearch):
         """Multi-objective Optuna takes no intermediate values; nothing to do."""
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        """Tell Optuna ``(metric, bitops)`` for a complete trial, FAIL (with the reason) otherwise."""
+        """Tell Optuna ``(metric, bitops)`` for a complete trial, FAIL (with the reason) otherwise.
+
+        When the study cannot be written (a full disk) the trial stays RUNNING in it: the resume
+        marks it interrupted and runs its schedule again."""
+        if self.store_error is not None:
+            return
+        try:
+            self._on_trial_complete(trial_id, result, error)
+        except Exception as failure:
+            if not is_disk_full(failure):
+                raise
+            self._store_failed(failure)
+
+    def _on_trial_complete(self, trial_id: str, result: dict | None, error: bool) -> None:
         if trial_id in self._completed_trials or trial_id not in self._ot_trials:
             return
         ot_trial = self._ot_trials[trial_id]

@@ -57,10 +57,14 @@ class FrontTracker:
         return value
 
     def refresh(self) -> tuple[list[TrialRecord], FrontState]:
-        """Front of all complete trials, told to the observers."""
+        """Front of all complete trials, told to the observers (after every record, so that they
+        can repair what they missed)."""
         records = load_records(self.study)
         cands = candidates(records)
         state = front_state(cands, self.higher_is_better, self.reference_metric(cands))
+        # Every refresh lets the observers catch up with the study: one that missed events (a
+        # tracking server away for a while) repairs itself during the search, not only at its end.
+        self.observers.records_synced(records)
         self.observers.front_updated(state, progress_of(records).finished)
         self.state = state
         return records, state

@@ -69,7 +69,9 @@ def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: Sea
     from ray import tune
     from ray.tune.schedulers import FIFOScheduler
 
-    with ray_session(ray_address, log_to_driver=ray_logs) as started_ray:
+    from cpt_search.search.ray_processes import LEDGER_NAME
+
+    with ray_session(ray_address, log_to_driver=ray_logs, ledger=ray_dir / LEDGER_NAME) as started_ray:
         joined = bool(ray_address or os.environ.get("RAY_ADDRESS"))
         say(f"running {num_samples} trial(s), {concurrency} at once"
             + (" on a local Ray (127.0.0.1)" if started_ray and not joined else " on the connected Ray"))
@@ -81,9 +83,25 @@ def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: Sea
                                         trial_dirname_creator=_trial_name),
             run_config=tune.RunConfig(
                 name=_session_name(ray_dir), storage_path=str(ray_dir), callbacks=[callback],
+                stop=_store_failure_stopper(searcher),
                 failure_config=tune.FailureConfig(max_failures=max_retries, fail_fast=False), verbose=0),
         )
         tuner.fit()
+
+
+def _store_failure_stopper(searcher: Any) -> Any:
+    """A Tune stopper that stops every trial once the searcher cannot write the study
+    (``store_error``, a full disk): their results could not be told, and the resume re-runs them."""
+    from ray.tune.stopper import Stopper
+
+    class StoreFailureStopper(Stopper):
+        def __call__(self, trial_id: str, result: dict) -> bool:
+            return self.stop_all()
+
+        def stop_all(self) -> bool:
+            return getattr(searcher, "store_error", None) is not None
+
+    return StoreFailureStopper()
 
 
 def _trial_name(trial: Any) -> str:

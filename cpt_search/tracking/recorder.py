@@ -35,6 +35,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from cpt_search.disk_full import is_disk_full
 from cpt_search.errors import TrackingError
 from cpt_search.observers import SearchInfo, SearchObserver
 from cpt_search.records import (
@@ -115,7 +116,7 @@ class MlflowRecorder(SearchObserver):
         from mlflow.entities import Param
 
         self.info = info
-        parent_role, child_role = roles(info.kind)
+        parent_role, _ = roles(info.kind)
         try:
             experiment = self.client.get_experiment_by_name(experiment_name(info.name))
         except Exception as error:  # noqa: BLE001 - any client error means the store is unusable
@@ -151,19 +152,47 @@ class MlflowRecorder(SearchObserver):
             self._parent_params.update(new)
         if info.space_yaml is not None:
             self._log_text(self.parent_run_id, "space.yaml", info.space_yaml)
+        self.reindex()
+
+    def reindex(self) -> int:
+        """Read the child runs (and the hypervolume's last step) back from MLflow, forgetting what
+        this recorder believed; returns how many duplicate runs were deleted.
+
+        After the tracking server was unreachable a call may have succeeded on the server with its
+        answer lost (a run created that this recorder never learnt of): the server's runs are the
+        truth. Two runs of one trial (the second made for such a lost answer) keep the older one;
+        the other is soft-deleted and tagged ``duplicate_of``.
+        """
+        from mlflow.entities import RunTag
+
+        _, child_role = roles(self._kind)
         history = self.client.get_metric_history(self.parent_run_id, "hypervolume")
         self._hv_last_step = max((m.step for m in history), default=-1)
-        for run in self._search(f"tags.{ROLE_TAG} = '{child_role}'"):
+        runs: dict[int, str] = {}
+        status: dict[int, str] = {}
+        tags: dict[int, dict[str, str]] = {}
+        deleted = 0
+        children = self._search(f"tags.{ROLE_TAG} = '{child_role}'")
+        for run in sorted(children, key=lambda r: (r.info.start_time, r.info.run_id)):
             number = int(run.data.tags.get("optuna_trial_number", -1))
             if number < 0:
                 continue
-            if number in self._runs:  # should not happen; keep the first, report the rest
-                log.warning("two MLflow runs for trial %d: %s and %s", number, self._runs[number],
+            if number in runs:
+                log.warning("two MLflow runs for trial %d: keeping %s, deleting %s", number, runs[number],
                             run.info.run_id)
+                self.client.log_batch(run.info.run_id, tags=[RunTag("duplicate_of", runs[number])])
+                self.client.delete_run(run.info.run_id)
+                deleted += 1
                 continue
-            self._runs[number] = run.info.run_id
-            self._status[number] = run.info.status
-            self._tags[number] = {k: run.data.tags.get(k, "") for k in _FRONT_TAGS}
+            runs[number] = run.info.run_id
+            status[number] = run.info.status
+            tags[number] = {k: run.data.tags.get(k, "") for k in _FRONT_TAGS}
+        self._runs, self._status, self._tags = runs, status, tags
+        return deleted
+
+    @property
+    def _kind(self) -> str:
+        return self.info.kind if self.info else "search"
 
     def _log_reference(self, reference: tuple[float, float]) -> None:
         """Record the hypervolume reference point once (MLflow params are immutable)."""
@@ -451,7 +480,9 @@ class MlflowRecorder(SearchObserver):
             with tempfile.TemporaryDirectory(prefix="cpt_search_sched_") as tmp:
                 path = plot_schedule_png(parsed, steps, Path(tmp) / "schedule.png")
                 self.client.log_artifact(run_id, str(path))
-        except Exception:  # noqa: BLE001 - a picture must never fail a search
+        except Exception as error:  # noqa: BLE001 - a picture must never fail a search
+            if is_disk_full(error):
+                raise  # not the picture's fault: the observer group reports it in one line
             log.warning("could not draw the schedule of run %s", run_id, exc_info=True)
 
 
