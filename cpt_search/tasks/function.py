@@ -87,7 +87,8 @@ class TrainingFunction:
         else:
             steps = self.steps
         if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-            raise ConfigError("total_steps must give a positive integer (optimizer steps of a training)",
+            raise ConfigError(f"total_steps({budget!r}) must give a positive integer (the optimizer "
+                              "steps of a training)",
                               where=place, key="total_steps", value=steps,
                               fix="return e.g. epochs * (train_samples // batch_size)")
         return int(steps)
