@@ -3,7 +3,8 @@
 The top level is torch-free: it exposes the schedule family, the presets, the cost model and the
 exported-config loader. Training, search and tracking live in subpackages imported on demand;
 :func:`apply_schedule` (plain PyTorch, :mod:`cpt_search.integrations.pytorch`) imports torch when
-first used.
+first used. A user's own task is a :class:`Task` subclass or a function decorated with
+:func:`training_function` (which receives a :class:`TrialContext`); both are named lazily too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from cpt_search.presets import PRESET_NAMES, full_precision, preset, static
 from cpt_search.schedule import Schedule
 
 __all__ = [
+    "Budget",
     "CptSearchError",
+    "Task",
+    "TrialContext",
     "apply_schedule",
     "PRESET_NAMES",
     "Schedule",
@@ -31,9 +35,16 @@ __all__ = [
     "preset",
     "save_schedule",
     "static",
+    "training_function",
 ]
 
-_LAZY = {"apply_schedule": "cpt_search.integrations.pytorch"}  # name -> module; imports torch
+# name -> module, imported on first use: apply_schedule imports torch; the others are light but
+# are only needed by a user's own task module.
+_LAZY = {"apply_schedule": "cpt_search.integrations.pytorch",
+         "Budget": "cpt_search.tasks.budgets",
+         "Task": "cpt_search.tasks.base",
+         "TrialContext": "cpt_search.training.context",
+         "training_function": "cpt_search.tasks.function"}
 
 
 def __getattr__(name: str):

@@ -23,7 +23,7 @@ from torch import nn
 
 from cpt_search.errors import ConfigError
 from cpt_search.integrations.stepper import PrecisionStepper
-from cpt_search.quant import QuantConfig
+from cpt_search.quant import QuantConfig, QuantHandle
 from cpt_search.schedule import BitSchedule
 
 __all__ = ["ScheduledOptimizer", "apply_schedule"]
@@ -34,8 +34,9 @@ class ScheduledOptimizer(PrecisionStepper):
     (what :func:`apply_schedule` returns). :meth:`remove` detaches it."""
 
     def __init__(self, model: nn.Module, optimizer: Any, schedule: BitSchedule | str | Path | Mapping[str, Any],
-                 total_steps: int, *, config: QuantConfig | None = None) -> None:
-        super().__init__(model, schedule, total_steps, config=config, where="apply_schedule")
+                 total_steps: int, *, config: QuantConfig | None = None,
+                 handle: QuantHandle | None = None) -> None:
+        super().__init__(model, schedule, total_steps, config=config, handle=handle, where="apply_schedule")
         self.optimizer = _torch_optimizer(optimizer)
         self._finished = False
         self.set_step(0)
@@ -53,6 +54,11 @@ class ScheduledOptimizer(PrecisionStepper):
             self.set_step(step)
         else:
             self._finished = True
+
+    @property
+    def finished(self) -> bool:
+        """Whether the optimizer has made all ``total_steps`` steps."""
+        return self._finished
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Continue a saved run (its history and the bits of the step it stopped before)."""

@@ -193,7 +193,8 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     resources = TrialResources(cpus=float(space.resources.cpus), gpus=float(space.resources.gpus))
     trainable = make_trainable(task=space.task, budget=space.budget, seeds=space.seeds,
                                data_dir=str(data_root), threads=resources.threads,
-                               metric_name=metric_name, device=resources.device)
+                               metric_name=metric_name, device=resources.device,
+                               code_dirs=space.code_dirs)
 
     stopping = _stopping_scheduler(space, study, metric_name, higher_is_better, say)
     searchers = []

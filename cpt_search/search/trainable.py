@@ -33,8 +33,9 @@ import traceback
 from typing import Any, Callable, Sequence
 
 
-def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: str | None,
-                   threads: int, metric_name: str, device: str | None = None) -> Callable[[dict], None]:
+def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: str | None,
+                   threads: int, metric_name: str, device: str | None = None,
+                   code_dirs: Sequence[str] = ()) -> Callable[[dict], None]:
     """A Ray Tune function trainable bound to one search's task, budget, seeds and data root.
 
     Args:
@@ -45,13 +46,17 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
         threads: ``torch.set_num_threads`` for the trial (its CPUs).
         metric_name: the key the first objective is reported under.
         device: torch device, ``None`` = CUDA when Ray gave the trial a GPU, else CPU.
+        code_dirs: folders a ``module:attribute`` task resolves in (the space file's folder); on
+            this machine's workers they hold the user's module.
     """
     seeds = tuple(int(s) for s in seeds)
+    code_dirs = tuple(str(d) for d in code_dirs)
 
     def train_schedule(config: dict) -> None:
         from ray import tune
 
         from cpt_search.piecewise import schedule_from_any_dict
+        from cpt_search.tasks.resolve import is_import_string, resolve_task
         from cpt_search.training import TrialSpec, run_trial
 
         info = config["cpt"]
@@ -60,6 +65,8 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
         trained: list[int] = []
         try:
             schedule = schedule_from_any_dict(info["schedule"], where="trial config")
+            if is_import_string(task):  # resolved once per worker process, in the space's folder first
+                resolve_task(task, where="trial", search_dirs=code_dirs)
             trial_seeds = tuple(int(s) for s in info.get("seeds") or seeds)
             for index, seed in enumerate(trial_seeds):
                 spec = TrialSpec(task=task, budget=budget, schedule=schedule, seed=seed,

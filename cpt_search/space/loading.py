@@ -92,7 +92,7 @@ def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | No
         concurrency=file.concurrency, resources=file.resources, objective=objective,
         sampler=file.sampler, constraints=file.constraints,
         include_baselines=file.include_baselines, baseline=baseline, schedule=schedule,
-        source=where, cost_steps=_known_total_steps(task_info, file.budget) or NOMINAL_TOTAL_STEPS,
+        source=where, cost_steps=_known_total_steps(task_info, file.budget, ctx) or NOMINAL_TOTAL_STEPS,
         code_dirs=code_dirs, confirm=file.confirm, stopping=_resolve_stopping(ctx, file.scheduler),
     )
     _check_cycles_fit(ctx, space)
@@ -184,8 +184,9 @@ def _check_seeds(ctx: _Context, seeds: tuple[int, ...]) -> None:
     if len(set(seeds)) != len(seeds):
         raise ctx.error("seeds must be unique", ("seeds",), list(seeds), "remove the repeated seed")
 
-def _resolve_task(ctx: _Context, task_name: str, budget: str, search_dirs: tuple[str, ...]) -> Any:
+def _resolve_task(ctx: _Context, task_name: str, budget: Any, search_dirs: tuple[str, ...]) -> Any:
     """The task's metadata (validating the name or import string, and the budget)."""
+    from cpt_search.tasks.function import FunctionTaskInfo
     from cpt_search.tasks.resolve import is_import_string, resolve_task
 
     try:
@@ -194,15 +195,26 @@ def _resolve_task(ctx: _Context, task_name: str, budget: str, search_dirs: tuple
         if is_import_string(task_name):
             raise
         raise ctx.error("unknown task", ("task",), task_name, error.fix) from None
+    if isinstance(task, FunctionTaskInfo):  # any name or mapping is the function's to read
+        task.check_budget(budget, where=ctx.place(("budget",)), key="budget")
+        return task
     budgets = task.budget_names
+    if not isinstance(budget, str):
+        raise ctx.error(f"task {task_name} has named budgets (a mapping is for training functions)",
+                        ("budget",), budget, f"use one of: {', '.join(budgets)}")
     if budget not in budgets:
         raise ctx.error(f"unknown budget of task {task_name}", ("budget",), budget,
                         _suggest_fix(budget, budgets, what="budget"))
     return task
 
 
-def _known_total_steps(task: Any, budget: str) -> int | None:
+def _known_total_steps(task: Any, budget: Any, ctx: _Context) -> int | None:
     """The task's exact optimizer steps for ``budget`` when it can tell without loading data."""
+    from cpt_search.tasks.function import FunctionTaskInfo
+
+    if isinstance(task, FunctionTaskInfo):  # the user's declaration: a bad one is their error to see
+        assert task.function is not None
+        return task.function.total_steps(budget, where=ctx.place(("task",)))
     total_steps = getattr(task, "total_steps", None)
     if not callable(total_steps):
         return None

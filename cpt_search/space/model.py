@@ -16,6 +16,7 @@ from cpt_search.schedule import Schedule
 from cpt_search.space.dimensions import ScheduleSpace
 from cpt_search.space.sections import Confirm, Constraints, Objective, Resources, SamplerSpec
 from cpt_search.stopping import StoppingSpec
+from cpt_search.tasks.function import budget_label
 
 # Relative cost is a property of the schedule over the run's steps; the exact step count is only
 # known once a task's data is loaded, so costs before training use this many steps. Rounding of
@@ -29,7 +30,8 @@ class SearchSpace:
 
     Attributes:
         name: the search's name (default: the file stem); names the Optuna study and MLflow run.
-        task, budget: what each trial trains (``cpt_search.tasks``).
+        task, budget: what each trial trains (``cpt_search.tasks``); ``budget`` is a budget name,
+            or for a training function a mapping of knobs passed through to it.
         seeds: seeds each trial's schedule is trained with.
         num_trials: trials the sampler proposes; baselines come on top (:attr:`total_trials`).
         concurrency: trials running at once.
@@ -52,7 +54,7 @@ class SearchSpace:
 
     name: str
     task: str
-    budget: str
+    budget: str | Mapping[str, Any]
     seeds: tuple[int, ...]
     num_trials: int
     concurrency: int
@@ -120,7 +122,7 @@ class SearchSpace:
         return {
             "name": self.name,
             "task": self.task,
-            "budget": self.budget,
+            "budget": self.budget if isinstance(self.budget, str) else dict(self.budget),
             "seeds": list(self.seeds),
             "trials": self.num_trials,
             "concurrency": self.concurrency,
@@ -144,7 +146,7 @@ class SearchSpace:
         metric = self.objective.metric or "metric"
         lines = [
             f"search space {self.name!r} ({self.source})",
-            f"  task       {self.task}, budget {self.budget}, seeds {list(self.seeds)}",
+            f"  task       {self.task}, budget {budget_label(self.budget)}, seeds {list(self.seeds)}",
             f"  objectives {metric} ({self.direction}), training BitOPs (minimize)",
             f"  trials     {self.num_trials} sampled"
             + (f" + {len(self.baseline_schedules())} baselines" if self.include_baselines else "")

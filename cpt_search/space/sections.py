@@ -117,7 +117,8 @@ class _SpaceFile(_Section):
 
     name: str | None = None
     task: str
-    budget: str = "default"
+    # A task's budget name; a training function also takes a mapping of knobs (space.loading checks it).
+    budget: str | dict[str, Any] = "default"
     seeds: int | list[int] = Field(default_factory=lambda: [0])
     trials: int = Field(ge=1, le=MAX_TRIALS)
     concurrency: int = Field(1, ge=1, le=MAX_CONCURRENCY)

@@ -22,8 +22,8 @@ from cpt_search.tasks.info import TaskInfo
 def _adopt_task(name: str, loaded: Any) -> TaskInfo:
     from cpt_search.tasks.resolve import task_info_from
 
-    cls = loaded if isinstance(loaded, type) else type(loaded)
-    info = task_info_from(loaded, f"{cls.__module__}:{cls.__qualname__}", where=f"entry point {name!r}")
+    named = loaded if hasattr(loaded, "__qualname__") else type(loaded)  # a class or function, or an instance
+    info = task_info_from(loaded, f"{named.__module__}:{named.__qualname__}", where=f"entry point {name!r}")
     # the entry point's name is the task's name everywhere (records, workers), whatever the class says
     return TASKS.register(name, dataclasses.replace(info, name=name))
 

@@ -1,6 +1,7 @@
 """From a ``task:`` value to a task: a registered name, or a user's ``module:attribute`` import string.
 
-An import string names a :class:`~cpt_search.tasks.base.Task` subclass (or instance) or a
+An import string names a :class:`~cpt_search.tasks.base.Task` subclass (or instance), a function
+decorated with :func:`~cpt_search.tasks.function.training_function`, or a
 :class:`~cpt_search.tasks.info.TaskInfo` in the user's own code. The module is looked up in the
 given folders first (a search space's own folder), then on ``sys.path`` (installed packages). Every
 failure is one line saying which part failed and what was expected, as uvicorn's
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from cpt_search.errors import ConfigError
+from cpt_search.tasks.function import FunctionTaskInfo, is_training_function
 from cpt_search.tasks.info import TaskInfo
 
 _IMPORT_STRING = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
@@ -71,17 +73,23 @@ def import_from_string(text: str, *, search_dirs: Sequence[str | Path] = (), whe
 
 
 def task_info_from(obj: Any, factory: str, *, where: str | None = None, key: str = "task") -> TaskInfo:
-    """The :class:`TaskInfo` of a user's object: a ``Task`` subclass or instance, or a ``TaskInfo``."""
+    """The :class:`TaskInfo` of a user's object: a ``Task`` subclass or instance, a function decorated
+    with ``@cpt_search.training_function``, or a ``TaskInfo``."""
     if isinstance(obj, TaskInfo):
         return obj
+    if is_training_function(obj):
+        return FunctionTaskInfo.from_function(obj, factory=factory)
     # Task subclasses carry this marker; checking it keeps this module (and the space loader that
     # uses it) free of the task base class and what it imports.
     cls = obj if inspect.isclass(obj) else type(obj)
     if not getattr(cls, "_is_cpt_search_task", False) or cls.__module__ == "cpt_search.tasks.base":
+        hint = (" (decorate it with @cpt_search.training_function)"
+                if inspect.isfunction(obj) else "")
         raise ConfigError("the import string must name a cpt_search.Task subclass, a Task instance, "
-                          f"or a TaskInfo, but it names {_kind(obj)}", where=where, key=key,
-                          value=factory, fix="point it at your Task subclass (see 'Search your own "
-                                             "model' in the README)")
+                          f"a @cpt_search.training_function or a TaskInfo, but it names {_kind(obj)}{hint}",
+                          where=where, key=key, value=factory,
+                          fix="point it at your Task subclass or training function (see 'Search your "
+                              "own model' in the README)")
     return TaskInfo.from_task_class(cls, factory=factory, instance=None if inspect.isclass(obj) else obj,
                                     where=where or factory)
 
@@ -104,6 +112,12 @@ def resolve_task(value: str, *, where: str | None = None, key: str = "task",
                               value, where=where, key=key)
         _resolved[value] = info
     return info
+
+
+def remember_resolved(text: str, info: TaskInfo) -> None:
+    """Make ``text`` resolve to ``info`` in this process (a task given as an object, e.g. to
+    :func:`cpt_search.testing.check_task`, is trained by the runner under this name)."""
+    _resolved[text] = info
 
 
 def _kind(obj: Any) -> str:

@@ -15,8 +15,9 @@ class TrialSpec:
     """Everything that determines one training run (keyword-only).
 
     Attributes:
-        task: a name in :data:`cpt_search.tasks.TASKS`.
-        budget: ``"tiny"``, ``"default"`` or ``"paper"``.
+        task: a name in :data:`cpt_search.tasks.TASKS`, or a ``module:attribute`` import string.
+        budget: a budget name of the task (``"tiny"``, ``"default"``, ``"paper"``); a training
+            function also takes a mapping of knobs, passed through as ``ctx.budget``.
         schedule: the precision schedule to train under: a :class:`~cpt_search.schedule.Schedule`,
             or any :class:`~cpt_search.schedule.BitSchedule` such as a piecewise schedule.
         seed: seeds initialisation, batch order, dropout and stochastic rounding.
@@ -29,7 +30,7 @@ class TrialSpec:
     """
 
     task: str
-    budget: str = "default"
+    budget: str | Mapping[str, Any] = "default"
     schedule: BitSchedule
     seed: int = 0
     data_dir: str | None = None

@@ -31,6 +31,7 @@ import numpy as np
 from cpt_search.costs import summarize_tracks, training_bitops
 from cpt_search.data import DataOptions
 from cpt_search.errors import ConfigError
+from cpt_search.tasks.function import FunctionTaskInfo
 from cpt_search.training.errors import TrialDiverged
 from cpt_search.training.hooks import EpochCallback, TrainContext, TrialHook
 from cpt_search.training.records import EpochRecord, TrialResult, TrialSpec
@@ -99,9 +100,14 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     from cpt_search.quant import count_macs, quantize_
     from cpt_search.tasks.resolve import resolve_task
 
+    info = resolve_task(spec.task, where="trial", key="task")
+    if isinstance(info, FunctionTaskInfo):  # the user's own loop (cpt_search.training_function)
+        from cpt_search.training.function_runner import run_function_trial
+
+        return run_function_trial(spec, info, on_epoch=on_epoch, hooks=hooks)
     started = time.perf_counter()
     keep_freed_memory()  # no page faults on each step's big tensors (see cpt_search.malloc_tuning)
-    task = resolve_task(spec.task, where="trial", key="task").load()
+    task = info.load()
     budget = task.budget(spec.budget, dict(spec.budget_overrides or ()))
     hooks = list(hooks) + ([EpochCallback(on_epoch)] if on_epoch is not None else [])
     if spec.threads is not None:
