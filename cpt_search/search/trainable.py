@@ -32,7 +32,8 @@ from typing import Any, Callable, Sequence
 
 
 def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: str | None,
-                   threads: int, metric_name: str, device: str | None = None) -> Callable[[dict], None]:
+                   threads: int, metric_name: str, device: str | None = None,
+                   code_dirs: Sequence[str] = (), code_digest: str | None = None) -> Callable[[dict], None]:
     """A Ray Tune function trainable bound to one search's task, budget, seeds and data root.
 
     Args:
@@ -43,8 +44,12 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
         threads: ``torch.set_num_threads`` for the trial (its CPUs).
         metric_name: the key the first objective is reported under.
         device: torch device, ``None`` = CUDA when Ray gave the trial a GPU, else CPU.
+        code_dirs: the driver's folders an import-string ``task`` resolves in (the space's).
+        code_digest: the digest of those folders shipped to a cluster
+            (:func:`cpt_search.search.shipping.stage_code`); the trial then imports the shipped copies.
     """
     seeds = tuple(int(s) for s in seeds)
+    code_dirs = tuple(str(d) for d in code_dirs)
 
     def train_schedule(config: dict) -> None:
         from ray import tune
@@ -57,6 +62,7 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
         results = []
         trained: list[int] = []
         try:
+            _resolve_user_task(task, code_dirs, code_digest)
             schedule = schedule_from_any_dict(info["schedule"], where="trial config")
             for seed in tuple(int(s) for s in info.get("seeds") or seeds):
                 spec = TrialSpec(task=task, budget=budget, schedule=schedule, seed=seed,
@@ -70,6 +76,19 @@ def make_trainable(*, task: str, budget: str, seeds: Sequence[int], data_dir: st
         tune.report(final_report(results, metric_name, time.perf_counter() - started, seeds=trained))
 
     return train_schedule
+
+
+def _resolve_user_task(task: str, code_dirs: Sequence[str], code_digest: str | None) -> None:
+    """Import a user task where this trial runs, from the shipped code when the worker got it.
+
+    :func:`~cpt_search.tasks.resolve.resolve_task` remembers the result per process, so
+    ``run_trial``'s own lookup then finds it without search folders.
+    """
+    from cpt_search.search.shipping import worker_code_dirs
+    from cpt_search.tasks.resolve import is_import_string, resolve_task
+
+    if is_import_string(task):
+        resolve_task(task, where="trial", key="task", search_dirs=worker_code_dirs(code_dirs, code_digest))
 
 
 def epoch_report(record: Any, seed: int) -> dict[str, Any]:

@@ -48,12 +48,16 @@ class TrialResources:
 def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: SearchCallback,
               resources: TrialResources, num_samples: int, concurrency: int, ray_dir: Path,
               ray_address: str | None = None, ray_logs: bool = False,
-              say: Callable[[str], None] = lambda message: None) -> None:
-    """Run up to ``num_samples`` trials of ``searcher`` on a local (or the given) Ray."""
+              say: Callable[[str], None] = lambda message: None,
+              runtime_env: dict[str, Any] | None = None) -> None:
+    """Run up to ``num_samples`` trials of ``searcher`` on a local (or the given) Ray.
+
+    ``runtime_env`` joins the job's runtime environment when Ray is started here (shipped code).
+    """
     from ray import tune
     from ray.tune.schedulers import FIFOScheduler
 
-    with ray_session(ray_address, log_to_driver=ray_logs) as started_ray:
+    with ray_session(ray_address, log_to_driver=ray_logs, runtime_env=runtime_env) as started_ray:
         say(f"running {num_samples} trial(s), {concurrency} at once"
             + (" on a local Ray (127.0.0.1)" if started_ray else " on the connected Ray"))
         tuner = tune.Tuner(

@@ -101,6 +101,9 @@ class Confirm(_Section):
     bootstrap_samples: int = Field(1000, ge=1, le=100_000)
 
 
+MAX_CODE_FOLDERS = 64  # a space lists a few source folders, not a tree of them
+
+
 class _SpaceFile(_Section):
     """The top level of a space file."""
 
@@ -118,6 +121,9 @@ class _SpaceFile(_Section):
     include_baselines: bool = False
     baselines: BaselineBits = Field(default_factory=BaselineBits)
     confirm: Confirm | None = None
+    # Extra folders of the user's code, relative to the space file: put on the import path of the
+    # driver and shipped to every Ray worker beside the space file's own folder.
+    code: list[str] = Field(default_factory=list, max_length=MAX_CODE_FOLDERS)
 
     @field_validator("seeds")
     @classmethod
