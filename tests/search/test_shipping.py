@@ -118,3 +118,15 @@ def test_bad_code_entries_are_one_line(tmp_path: Path, entry: str, message: str)
     text = str(caught.value)
     assert "\n" not in text and message in text
     assert text.startswith(f"{space_path}:4: code.0={entry!r}")
+
+
+def test_shipped_code_joins_the_jobs_runtime_env_beside_the_offline_variables(tmp_path: Path) -> None:
+    from cpt_search.search.environment import OFFLINE_ENV, ray_init_kwargs
+
+    spaces, src = make_project(tmp_path / "project")
+    staged = stage_code([spaces, src], tmp_path / "staged")
+    kwargs = ray_init_kwargs("127.0.0.1:6379", runtime_env=staged.runtime_env())
+    assert kwargs["address"] == "127.0.0.1:6379"
+    assert kwargs["runtime_env"]["working_dir"] == str(staged.root)
+    assert OFFLINE_ENV.items() <= kwargs["runtime_env"]["env_vars"].items()
+    assert "working_dir" not in ray_init_kwargs(None)["runtime_env"]
