@@ -10,7 +10,10 @@ Models (self-contained here; the real task models live in ``cpt_search.tasks``):
 
 * ``resnet20``: CIFAR ResNet-20 (He et al. 2016, option-A shortcuts), batch 128, 3x32x32 input;
 * ``cnn``: the small Fashion-MNIST CNN (2 conv + 2 linear), batch 256, 1x28x28 input;
-* ``gcn``: 2-layer GCN (1433 -> 16 -> 7) on the real Cora graph (2708 nodes, full batch).
+* ``gcn``: 2-layer GCN (1433 -> 16 -> 7) on the real Cora graph (2708 nodes, full batch);
+* ``tiny_gpt``: the character transformer of ``examples/tiny_gpt`` (4 blocks, width 64, 0.21 M
+  parameters), its default budget's batch of 32 windows of 64 characters; every Linear but the
+  output head quantized, attention products FP32 (see the example's docstring).
 
 Quantized at 6 forward / 8 error bits (the cost of the quantizer does not depend on the bit width
 below 32); first layer quantized, classifier FP32, as in the papers.
@@ -156,6 +159,34 @@ def _gcn_workload():
     return model, batch, mask
 
 
+class _FlatLogits(nn.Module):
+    """``[batch * time, vocab]`` logits, so the shared trainer's cross-entropy applies."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        logits = self.model(codes)
+        return logits.reshape(-1, logits.shape[-1])
+
+
+def _tiny_gpt_workload():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples" / "tiny_gpt"))
+    from tiny_gpt import GPT, TinyGPT
+
+    budget = TinyGPT.budgets["default"]
+    model = _FlatLogits(GPT(65, budget))  # Tiny Shakespeare has 65 characters
+    generator = torch.Generator().manual_seed(0)
+    pool = [torch.randint(0, 65, (budget.batch_size, budget.block_size + 1), generator=generator) for _ in range(4)]
+
+    def batch(step: int):
+        chunk = pool[step % 4].clone()
+        return (chunk[:, :-1],), chunk[:, 1:].reshape(-1)
+
+    return model, batch, None
+
+
 def make_workload(name: str, channels_last: bool):
     """``(model, batch_fn, loss_mask)`` for one benchmark model."""
     torch.manual_seed(0)
@@ -165,6 +196,8 @@ def make_workload(name: str, channels_last: bool):
         return _image_workload(SmallCNN(), (256, 1, 28, 28), channels_last)
     if name == "gcn":
         return _gcn_workload()
+    if name == "tiny_gpt":
+        return _tiny_gpt_workload()
     raise SystemExit(f"unknown model {name!r}")
 
 

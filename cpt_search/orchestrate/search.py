@@ -20,6 +20,7 @@ command continues it (see :mod:`cpt_search.search.resume`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -135,9 +136,9 @@ def run_search(request: SearchRequest, *,
 
         check_server(store.tracking_uri)
     try:
-        with locked(store, name):
+        with locked(store, name), contextlib.ExitStack() as cleanup:
             return _run_locked(request, space, name, num_trials, concurrency, store, started, say,
-                               on_progress)
+                               on_progress, cleanup)
     except CptSearchError:
         raise
     except Exception as error:
@@ -146,7 +147,7 @@ def run_search(request: SearchRequest, *,
         raise
 
 
-def _run_locked(request, space, name, num_trials, concurrency, store, started, say, on_progress):
+def _run_locked(request, space, name, num_trials, concurrency, store, started, say, on_progress, cleanup):
     from cpt_search.data import prepare_dataset_root
     from cpt_search.search.environment import apply_environment
     from cpt_search.search.resume import enqueue_baselines_once, open_storage
@@ -164,8 +165,10 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     directions = space.directions
 
     say(f"preparing data for {space.task}")
-    # Once, in the driver: trials preparing one dataset folder at once raced.
+    # Once, in the driver: trials preparing one dataset folder at once raced. Trials on other nodes
+    # prepare it again where they run, once per node (the cache builds under a lock).
     data_root = prepare_dataset_root(task.dataset, request.data_dir, request.download)
+    code = cleanup.enter_context(_shipped_code(space, request, store, data_root, say))
 
     storage = open_storage(store.optuna_url)
     sampler = make_sampler(_session_space(space, storage, name))
@@ -194,7 +197,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
     trainable = make_trainable(task=space.task, budget=space.budget, seeds=space.seeds,
                                data_dir=str(data_root), threads=resources.threads,
                                metric_name=metric_name, device=resources.device,
-                               code_dirs=space.code_dirs)
+                               code_dirs=space.code_dirs, code_digest=None if code is None else code.digest)
 
     stopping = _stopping_scheduler(space, study, metric_name, higher_is_better, say)
     searchers = []
@@ -210,7 +213,7 @@ def _run_locked(request, space, name, num_trials, concurrency, store, started, s
         run_tuner(trainable, searcher=searcher, callback=callback, resources=resources,
                   num_samples=remaining, concurrency=concurrency, ray_dir=store.ray_dir(name),
                   ray_address=request.ray_address, ray_logs=request.ray_logs, say=say,
-                  scheduler=stopping)
+                  scheduler=stopping, runtime_env=None if code is None else code.runtime_env())
 
     result = run_session(study, info, observers, target=target, higher_is_better=higher_is_better,
                          make_searcher=make_searcher, run=run, on_progress=on_progress, say=say)
@@ -252,6 +255,31 @@ def _stopping_scheduler(space: Any, study: Any, metric_name: str, higher_is_bett
     say(f"early stopping: {space.stopping.describe()}"
         + (f", rung state of {len(histories)} earlier trial(s) restored" if histories else ""))
     return StoppingScheduler(rule, cost_of=cost_of, metric_name=metric_name)
+
+
+@contextlib.contextmanager
+def _shipped_code(space, request, store, data_root, say):
+    """The space's code folders staged for a Ray cluster's ``runtime_env`` (``None``: local Ray).
+
+    Joining a cluster (``--ray-address`` or ``$RAY_ADDRESS``) ships the space file's folder and its
+    ``code:`` folders, without the search's store and data root; a local Ray's workers import the
+    same folders from this machine. The staged copy lives until the search ends.
+    """
+    import os
+    import tempfile
+
+    from cpt_search.search.shipping import stage_code
+    from cpt_search.tasks.resolve import is_import_string
+
+    address = request.ray_address or os.environ.get("RAY_ADDRESS") or None
+    if address is None or not space.code_dirs or not (is_import_string(space.task) or space.code):
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="cpt_search_code-") as folder:
+        staged = stage_code(space.code_dirs, folder, skip=(store.root, data_root), where=space.source)
+        say(f"shipping {staged.files} file(s) ({staged.shipped_bytes / 2**20:.2f} MiB) of code to the "
+            f"cluster: {', '.join(space.code_dirs)}")
+        yield staged
 
 
 def _record_context(study: Any, space: Any, concurrency: int) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +65,15 @@ def worker_env_vars() -> dict[str, str]:
     return {**OFFLINE_ENV, **(LOCAL_ONLY_ENV if local else {}), "PYTHONPATH": python_path}
 
 
-def ray_init_kwargs(address: str | None = None, *, log_to_driver: bool = False) -> dict:
-    """Keyword arguments of ``ray.init`` for a local loopback session, or to join ``address``."""
-    common = {"runtime_env": {"env_vars": worker_env_vars()}, "log_to_driver": log_to_driver,
+def ray_init_kwargs(address: str | None = None, *, log_to_driver: bool = False,
+                    runtime_env: Mapping[str, Any] | None = None) -> dict:
+    """Keyword arguments of ``ray.init`` for a local loopback session, or to join ``address``.
+
+    ``runtime_env`` adds entries to the job's runtime environment (the shipped code's
+    ``working_dir``, see :mod:`cpt_search.search.shipping`).
+    """
+    common = {"runtime_env": {**dict(runtime_env or {}), "env_vars": worker_env_vars()},
+              "log_to_driver": log_to_driver,
               "logging_level": logging.INFO if log_to_driver else logging.WARNING}
     if address:
         return {"address": address, **common}
@@ -77,12 +83,13 @@ def ray_init_kwargs(address: str | None = None, *, log_to_driver: bool = False) 
 
 @contextlib.contextmanager
 def ray_session(address: str | None = None, *, log_to_driver: bool = False,
-                ledger: Path | None = None) -> Iterator[bool]:
+                ledger: Path | None = None, runtime_env: Mapping[str, Any] | None = None) -> Iterator[bool]:
     """Use the Ray already initialised in this process, or start (and afterwards stop) one.
 
-    Yields whether this call started Ray. ``address`` (or ``$RAY_ADDRESS``) joins a cluster.
-    ``ledger``: for a local Ray, first reap what an earlier, killed driver of the same search left
-    running, then record this one's Ray processes there
+    Yields whether this call started Ray. ``address`` (or ``$RAY_ADDRESS``) joins a cluster;
+    ``runtime_env`` is added to the job's runtime environment when this call starts Ray (an already
+    initialised Ray keeps its own). ``ledger``: for a local Ray, first reap what an earlier, killed
+    driver of the same search left running, then record this one's Ray processes there
     (:class:`~cpt_search.search.ray_processes.ProcessLedger`).
     """
     address = address or os.environ.get("RAY_ADDRESS") or None
@@ -90,9 +97,12 @@ def ray_session(address: str | None = None, *, log_to_driver: bool = False,
     import ray
 
     if ray.is_initialized():
+        if runtime_env:
+            log.warning("Ray was initialised before the search: its workers get no shipped code "
+                        "(they import the task from the folders on this machine)")
         yield False
         return
-    kwargs = ray_init_kwargs(address, log_to_driver=log_to_driver)
+    kwargs = ray_init_kwargs(address, log_to_driver=log_to_driver, runtime_env=runtime_env)
     if address is None:
         # ray.init(address=None) would itself look at RAY_ADDRESS; make "start a local Ray" explicit.
         kwargs["address"] = "local"

@@ -35,7 +35,7 @@ from typing import Any, Callable, Sequence
 
 def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: str | None,
                    threads: int, metric_name: str, device: str | None = None,
-                   code_dirs: Sequence[str] = ()) -> Callable[[dict], None]:
+                   code_dirs: Sequence[str] = (), code_digest: str | None = None) -> Callable[[dict], None]:
     """A Ray Tune function trainable bound to one search's task, budget, seeds and data root.
 
     Args:
@@ -46,8 +46,10 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
         threads: ``torch.set_num_threads`` for the trial (its CPUs).
         metric_name: the key the first objective is reported under.
         device: torch device, ``None`` = CUDA when Ray gave the trial a GPU, else CPU.
-        code_dirs: folders a ``module:attribute`` task resolves in (the space file's folder); on
+        code_dirs: the driver's folders an import-string ``task`` resolves in (the space's); on
             this machine's workers they hold the user's module.
+        code_digest: the digest of those folders shipped to a cluster
+            (:func:`cpt_search.search.shipping.stage_code`); the trial then imports the shipped copies.
     """
     seeds = tuple(int(s) for s in seeds)
     code_dirs = tuple(str(d) for d in code_dirs)
@@ -56,7 +58,6 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
         from ray import tune
 
         from cpt_search.piecewise import schedule_from_any_dict
-        from cpt_search.tasks.resolve import is_import_string, resolve_task
         from cpt_search.training import TrialSpec, run_trial
 
         info = config["cpt"]
@@ -64,9 +65,8 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
         results = []
         trained: list[int] = []
         try:
+            _resolve_user_task(task, code_dirs, code_digest)
             schedule = schedule_from_any_dict(info["schedule"], where="trial config")
-            if is_import_string(task):  # resolved once per worker process, in the space's folder first
-                resolve_task(task, where="trial", search_dirs=code_dirs)
             trial_seeds = tuple(int(s) for s in info.get("seeds") or seeds)
             for index, seed in enumerate(trial_seeds):
                 spec = TrialSpec(task=task, budget=budget, schedule=schedule, seed=seed,
@@ -80,6 +80,19 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
         tune.report(final_report(results, metric_name, time.perf_counter() - started, seeds=trained))
 
     return train_schedule
+
+
+def _resolve_user_task(task: str, code_dirs: Sequence[str], code_digest: str | None) -> None:
+    """Import a user task where this trial runs, from the shipped code when the worker got it.
+
+    :func:`~cpt_search.tasks.resolve.resolve_task` remembers the result per process, so
+    ``run_trial``'s own lookup then finds it without search folders.
+    """
+    from cpt_search.search.shipping import worker_code_dirs
+    from cpt_search.tasks.resolve import is_import_string, resolve_task
+
+    if is_import_string(task):
+        resolve_task(task, where="trial", key="task", search_dirs=worker_code_dirs(code_dirs, code_digest))
 
 
 def epoch_report(record: Any, seed: int, *, seed_index: int = 0, seed_count: int = 1) -> dict[str, Any]:

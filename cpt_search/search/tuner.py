@@ -62,16 +62,19 @@ def run_tuner(trainable: Callable[[dict], None], *, searcher: Any, callback: Sea
               resources: TrialResources, num_samples: int, concurrency: int, ray_dir: Path,
               ray_address: str | None = None, ray_logs: bool = False,
               max_retries: int = LOST_WORKER_RETRIES,
-              say: Callable[[str], None] = lambda message: None, scheduler: Any = None) -> None:
+              say: Callable[[str], None] = lambda message: None, scheduler: Any = None,
+              runtime_env: dict[str, Any] | None = None) -> None:
     """Run up to ``num_samples`` trials of ``searcher`` on a local (or the given) Ray; a trial whose
     worker is lost is started again up to ``max_retries`` times (``scheduler``: a Ray
-    ``TrialScheduler``, default FIFO)."""
+    ``TrialScheduler``, default FIFO; ``runtime_env`` joins the job's runtime environment when Ray
+    is started here: shipped code)."""
     from ray import tune
     from ray.tune.schedulers import FIFOScheduler
 
     from cpt_search.search.ray_processes import LEDGER_NAME
 
-    with ray_session(ray_address, log_to_driver=ray_logs, ledger=ray_dir / LEDGER_NAME) as started_ray:
+    with ray_session(ray_address, log_to_driver=ray_logs, ledger=ray_dir / LEDGER_NAME,
+                     runtime_env=runtime_env) as started_ray:
         joined = bool(ray_address or os.environ.get("RAY_ADDRESS"))
         say(f"running {num_samples} trial(s), {concurrency} at once"
             + (" on a local Ray (127.0.0.1)" if started_ray and not joined else " on the connected Ray"))

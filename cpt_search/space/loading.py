@@ -83,7 +83,8 @@ def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | No
         raise ctx.error("unknown sampler", ("sampler", "name"), file.sampler.name,
                         _suggest_fix(file.sampler.name, SAMPLERS.names()))
     schedule = _parse_schedule(ctx, file.schedule)
-    code_dirs = _code_dirs(where)
+    code = _code_folders(ctx, where, file.code)
+    code_dirs = _code_dirs(where) + tuple(d for d in code if d not in _code_dirs(where))
     task_info = _resolve_task(ctx, file.task, file.budget, code_dirs)
     objective = _resolve_objective(ctx, file.objective, task_info)
     baseline = _resolve_baseline(ctx, file.baselines, schedule)
@@ -93,7 +94,7 @@ def parse_space(mapping: Any, where: str = "<string>", *, default_name: str | No
         sampler=file.sampler, constraints=file.constraints,
         include_baselines=file.include_baselines, baseline=baseline, schedule=schedule,
         source=where, cost_steps=_known_total_steps(task_info, file.budget, ctx) or NOMINAL_TOTAL_STEPS,
-        code_dirs=code_dirs, confirm=file.confirm, stopping=_resolve_stopping(ctx, file.scheduler),
+        code_dirs=code_dirs, confirm=file.confirm, stopping=_resolve_stopping(ctx, file.scheduler), code=code,
     )
     _check_cycles_fit(ctx, space)
     _check_confirm(ctx, space)
@@ -145,6 +146,24 @@ def _code_dirs(where: str) -> tuple[str, ...]:
     """Folders a space's import strings are resolved against: the space file's own folder."""
     path = Path(where)
     return (str(path.parent.resolve()),) if path.suffix in (".yaml", ".yml") and path.exists() else ()
+
+
+def _code_folders(ctx: _Context, where: str, given: list[str]) -> tuple[str, ...]:
+    """The ``code:`` folders, absolute: relative ones are relative to the space file's folder."""
+    path = Path(where)
+    base = path.parent if path.suffix in (".yaml", ".yml") and path.exists() else Path.cwd()
+    folders: list[str] = []
+    for index, value in enumerate(given):
+        folder = (base / Path(value).expanduser()).resolve()
+        if not folder.exists():
+            raise ctx.error(f"code folder not found (looked for {folder})", ("code", index), value,
+                            "give a folder of your Python code, relative to the space file's folder")
+        if not folder.is_dir():
+            raise ctx.error(f"code entries must be folders, but {folder} is a file", ("code", index), value,
+                            "list the folder that holds the module (it goes on the import path)")
+        if str(folder) not in folders:
+            folders.append(str(folder))
+    return tuple(folders)
 
 
 def _parse_yaml(text: str, where: str) -> tuple[Any, dict[tuple[str, ...], int]]:

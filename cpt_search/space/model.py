@@ -45,7 +45,9 @@ class SearchSpace:
         source: the file the space came from (for messages).
         cost_steps: steps used for costs known before training: the task's exact step count when
             its metadata tells, else :data:`NOMINAL_TOTAL_STEPS`.
-        code_dirs: folders the space's import strings (``task: module:attribute``) resolve in.
+        code_dirs: folders the space's import strings (``task: module:attribute``) resolve in: the
+            space file's own folder, then :attr:`code`; what a Ray cluster's workers are sent.
+        code: the extra folders of the ``code:`` key, absolute (the file gives them relative to itself).
         confirm: the ``confirm:`` section (seed confirmation of the front after the search), or ``None``;
             :meth:`confirm_settings` resolves it.
         stopping: the ``scheduler:`` section: the early-stopping rule and its options (default
@@ -70,6 +72,7 @@ class SearchSpace:
     code_dirs: tuple[str, ...] = ()
     confirm: Confirm | None = None
     stopping: StoppingSpec = StoppingSpec()
+    code: tuple[str, ...] = ()
 
     def confirm_settings(self) -> Any:
         """The :class:`cpt_search.confirm.ConfirmSettings` of the ``confirm:`` section (``None`` without one)."""
@@ -135,6 +138,7 @@ class SearchSpace:
             "baselines": dict(self.baseline),
             **({} if self.confirm is None else {"confirm": self.confirm.model_dump()}),
             **({} if self.stopping.is_default else {"scheduler": self.stopping.to_yaml()}),
+            **({"code": list(self.code)} if self.code else {}),
         }
 
     def to_yaml(self) -> str:

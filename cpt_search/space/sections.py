@@ -102,6 +102,9 @@ class Confirm(_Section):
     bootstrap_samples: int = Field(1000, ge=1, le=100_000)
 
 
+MAX_CODE_FOLDERS = 64  # a space lists a few source folders, not a tree of them
+
+
 class Scheduler(_Section):
     """Early stopping of trials: a :data:`cpt_search.stopping.STOPPING_RULES` name and that rule's
     options as further keys (``{name: staircase, rungs: [0.25, 0.5]}``), checked by
@@ -131,6 +134,9 @@ class _SpaceFile(_Section):
     baselines: BaselineBits = Field(default_factory=BaselineBits)
     confirm: Confirm | None = None
     scheduler: Scheduler = Field(default_factory=Scheduler)
+    # Extra folders of the user's code, relative to the space file: put on the import path of the
+    # driver and shipped to every Ray worker beside the space file's own folder.
+    code: list[str] = Field(default_factory=list, max_length=MAX_CODE_FOLDERS)
 
     @field_validator("seeds")
     @classmethod
