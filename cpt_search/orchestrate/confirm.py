@@ -207,6 +207,7 @@ def _tell_recorder(store: Store, snapshot: Any) -> None:
     """Tell the search's MLflow runs the confirmed front (tags, metrics, the parent's table and files)."""
     observers, recorder = make_observers(store, tracking=True)
     info = SearchInfo(name=snapshot.name, kind=SEARCH, metric_name=snapshot.metric_name,
+                      test_metric_name=snapshot.test_metric_name,
                       higher_is_better=snapshot.higher_is_better, seeds=snapshot.seeds, params={})
     observers.search_started(info)  # finds the experiment and parent run (and marks it RUNNING)
     observers.front_confirmed(snapshot.records, snapshot.front)

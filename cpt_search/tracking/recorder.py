@@ -47,9 +47,14 @@ from cpt_search.records import (
     FrontState,
     TrialRecord,
     cost_fraction,
+    front_state,
 )
+from cpt_search.records.confirmed import CONFIRM_FIELDS, SearchFront
 from cpt_search.select import Candidate
 from cpt_search.store import Store, experiment_name
+from cpt_search.tracking.description import NOTE_TAG, front_markdown
+from cpt_search.tracking.names import MetricNames, summary_step
+from cpt_search.tracking.views import FRONT_FILTER, front_view, share_tags
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +63,6 @@ EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # Result fields logged as tags of a finished trial's run: where it trained and which quantizer
 # kernels ran (native C++ or the eager fallback), so timings are compared like with like.
 RESULT_TAGS = ("device", "quant_kernels")
-# Summary numbers of a complete trial logged as metrics beside the objective (metric name, bitops).
-RESULT_METRICS = ("metric_std", "accuracy", "paper_bitops", "fp32_bitops", "relative_cost",
-                  "relative_cost_vs_8_8", "mean_bits", "mean_grad_bits", "total_steps", "trial_seconds")
 NOMINAL_PLOT_STEPS = 1000
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 _FRONT_TAGS = ("pareto_front", "pareto_rank")
@@ -103,6 +105,11 @@ class MlflowRecorder(SearchObserver):
         self._tags: dict[int, dict[str, str]] = {}  # front tags as last seen/set
         self._hv_last_step = -1
         self._parent_params: dict[str, str] = {}
+
+    @property
+    def _names(self) -> MetricNames:
+        info = self.info
+        return MetricNames("metric") if info is None else MetricNames(info.metric_name, info.test_metric_name)
 
     @property
     def _name(self) -> str:
@@ -247,7 +254,8 @@ class MlflowRecorder(SearchObserver):
         return run_id
 
     def trial_epoch(self, number: int, report: Mapping[str, Any]) -> None:
-        """Log one epoch report of trial ``number`` (step = epoch)."""
+        """Log one epoch report of trial ``number`` (step = epoch) under the names of the final values:
+        a metric's history is its curve and its latest value the summary (one name per quantity)."""
         from mlflow.entities import Metric
 
         run_id = self._runs.get(number)
@@ -256,12 +264,8 @@ class MlflowRecorder(SearchObserver):
         suffix = f"_seed{report.get('seed', 0)}" if len(self.info.seeds) > 1 else ""
         step = int(report["epoch"])
         now = _now_ms()
-        keys = {"loss": "epoch_loss", "epoch_metric": f"epoch_{self.info.metric_name}",
-                "epoch_test_metric": f"epoch_{self.info.test_metric_name or 'test_metric'}",
-                "epoch_accuracy": "epoch_accuracy", "mean_bits_so_far": "epoch_mean_bits",
-                "bitops_so_far": "epoch_bitops", "seconds": "epoch_seconds"}
         metrics = [Metric(name + suffix, float(report[key]), now, step)
-                   for key, name in keys.items() if _finite(report.get(key))]
+                   for key, name in self._names.epoch_keys().items() if _finite(report.get(key))]
         self.client.log_batch(run_id, metrics=metrics)
 
     def trial_finished(self, record: TrialRecord, *, traceback_text: str | None = None,
@@ -282,18 +286,9 @@ class MlflowRecorder(SearchObserver):
             for key in RESULT_TAGS:  # where and how it trained: provenance for comparing timings
                 if result.get(key):
                     tags[key] = str(result[key])
-            step = int(result.get("epochs", 0) or 0)
-            values = {self.info.metric_name if self.info else "metric": record.values[0],
-                      "bitops": record.values[1]}
-            for key in RESULT_METRICS:
-                if _finite(result.get(key)) and key not in values:
-                    values[key] = result[key]
-            test_name = self.info.test_metric_name if self.info else None
-            for key, name in (("test_metric", test_name), ("test_metric_std", f"{test_name}_std")):
-                if _finite(result.get(key)):  # reported beside the objective, never selected on
-                    values[name if test_name else key] = result[key]
-            metrics = [Metric("seconds" if k == "trial_seconds" else k, float(v), now, step)
-                       for k, v in values.items()]
+            values = self._names.final_values(record.values, result)
+            step = summary_step(result)
+            metrics = [Metric(k, float(v), now, step) for k, v in values.items()]
             self.client.log_batch(run_id, metrics=metrics, tags=[RunTag(k, v) for k, v in tags.items()])
             status = "FINISHED"
         elif record.status == STOPPED:
@@ -405,49 +400,117 @@ class MlflowRecorder(SearchObserver):
 
     def search_finished(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
                         state: FrontState, *, complete: bool) -> None:
-        """Write a search's front artifacts to the parent and set its status (FINISHED when all
-        trials ran, KILLED when the search was interrupted and can be resumed)."""
+        """Write a search's front to the parent (artifacts, description, the UI's front view) and set
+        its status (FINISHED when all trials ran, KILLED when interrupted and resumable)."""
         if self.info is not None and self.info.is_search:
-            self._log_front_files(records, candidates, state)
+            members = tuple(sorted((c for c in candidates if c.trial in state.on_front),
+                                   key=lambda c: (c.bitops, c.trial)))
+            front = SearchFront(self.info.metric_name, self.info.higher_is_better, members,
+                                tuple(candidates), state.hypervolume, state.reference)
+            self._publish_front(records, candidates, front, state.ranks)
         self.client.set_terminated(self.parent_run_id, status="FINISHED" if complete else "KILLED")
 
+    def front_confirmed(self, records: Sequence[TrialRecord], front: SearchFront) -> None:
+        """A seed confirmation ended: the confirmed values on every confirmed trial's run, the front
+        tags moved to the confirmed members, and the parent's table, files and view rewritten."""
+        from mlflow.entities import Metric, RunTag
+
+        if front.confirmed is None or self.info is None:
+            return
+        by_number = {r.number: r for r in records}
+        now = _now_ms()
+        for row in front.confirmed.rows:
+            number = int(row.id)
+            run_id = self._runs.get(number)
+            record = by_number.get(number)
+            if run_id is None or record is None:
+                continue
+            stats = row.stats
+            extra = {"n_seeds": stats.n_seeds, "mean": stats.mean, "std": stats.std, "ci_low": stats.ci_low,
+                     "ci_high": stats.ci_high, "p_front": stats.p_front}
+            step = summary_step(record.result)
+            metrics = [Metric(k, v, now, step)
+                       for k, v in self._names.confirmed(extra, stats.adjusted_mean).items()]
+            tags = [RunTag("confirm_status", row.status), RunTag("confirm_why", row.why[:4000])]
+            self.client.log_batch(run_id, metrics=metrics, tags=tags)
+        finished = sum(1 for r in records if r.finished)
+        self.client.log_batch(self.parent_run_id, metrics=[
+            Metric("hypervolume_confirmed", float(front.hypervolume), now, finished)])
+        ranks = front_state(list(front.choices), front.higher_is_better, front.reference[0]).ranks
+        complete = [r.candidate() for r in records if r.status == COMPLETE and r.values is not None
+                    and all(map(math.isfinite, r.values))]
+        self._publish_front(records, complete, front, ranks)
+
+    def _publish_front(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
+                       front: SearchFront, ranks: Mapping[int, int]) -> None:
+        """Front tags on the child runs, the parent's front files and description, the UI's view."""
+        from mlflow.entities import RunTag
+
+        for number, run_id in self._runs.items():
+            if self._status.get(number) not in _TERMINAL:
+                continue
+            wanted = {"pareto_front": _bool(number in front.on_front),
+                      "pareto_rank": str(ranks[number]) if number in ranks else ""}
+            if self._tags.get(number) != wanted:
+                self.client.log_batch(run_id, tags=[RunTag(k, v) for k, v in wanted.items()])
+                self._tags[number] = wanted
+        self._log_front_files(records, candidates, front, ranks)
+        info = self.info
+        assert info is not None
+        names = {c.trial: f"{c.trial:03d} {c.label}" for c in front.members}
+        note = front_markdown(front, search=info.name, test_metric_name=info.test_metric_name, run_names=names)
+        self.client.set_tag(self.parent_run_id, NOTE_TAG, note)
+        view = front_view(info.metric_name, info.test_metric_name, confirmed=front.confirmed is not None)
+        assert self.experiment_id is not None
+        for key, value in share_tags(view).items():
+            self.client.set_experiment_tag(self.experiment_id, key, value)
+        self.client.set_experiment_tag(self.experiment_id, NOTE_TAG, (
+            f"Search `{info.name}`. The parent run `{info.name}` holds the front as a table, "
+            "`pareto_front.png`/`.html`/`.csv`/`.json` and the hypervolume curve; each child run is one "
+            f"trial. Filter with `{FRONT_FILTER}` and sort by `bitops` to list the front's runs flat "
+            "(`cpt-search ui` prints a link that does it)."))
+
     def _log_front_files(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
-                         state: FrontState) -> None:
+                         front: SearchFront, ranks: Mapping[int, int]) -> None:
         from cpt_search.tracking.plots import plot_front_html, plot_front_png
 
         info = self.info
         assert info is not None
         with tempfile.TemporaryDirectory(prefix="cpt_search_front_") as tmp:
             tmp_path = Path(tmp)
-            front = sorted((c for c in candidates if c.trial in state.on_front), key=lambda c: c.bitops)
-            rows = [self._front_row(c, state) for c in front]
+            rows = [self._front_row(c, ranks, confirmed=front.confirmed is not None) for c in front.members]
             write_csv(tmp_path / "pareto_front.csv", rows)
-            (tmp_path / "pareto_front.json").write_text(json.dumps({
+            document = {
                 "search": info.name, "metric_name": info.metric_name,
-                "higher_is_better": info.higher_is_better, "hypervolume": state.hypervolume,
-                "reference_point": {"metric": state.reference[0], "cost_fraction": state.reference[1]},
-                "front": [dict(row, schedule=dict(c.schedule)) for row, c in zip(rows, front)],
-            }, indent=2, default=str), encoding="utf-8")
+                "higher_is_better": info.higher_is_better, "hypervolume": front.hypervolume,
+                "reference_point": {"metric": front.reference[0], "cost_fraction": front.reference[1]},
+                "confirmed": front.confirmed is not None,
+                "front": [dict(row, schedule=dict(c.schedule)) for row, c in zip(rows, front.members)]}
+            if front.settings is not None:
+                document["confirm_seeds"] = list(front.settings.seeds)
+            (tmp_path / "pareto_front.json").write_text(json.dumps(document, indent=2, default=str),
+                                                        encoding="utf-8")
             write_csv(tmp_path / "trials.csv", [_trial_row(r) for r in records])
-            title = f"{info.name}: {len(candidates)} trained trials, front of {len(front)}"
+            kind = "seed-confirmed front" if front.confirmed is not None else "front"
+            title = f"{info.name}: {len(candidates)} trained trials, {kind} of {len(front.members)}"
             if candidates:
-                plot_front_png(candidates, state.on_front, tmp_path / "pareto_front.png",
-                               metric_name=info.metric_name, higher_is_better=info.higher_is_better,
-                               title=title)
-                plot_front_html(candidates, state.on_front, tmp_path / "pareto_front.html",
-                                metric_name=info.metric_name, higher_is_better=info.higher_is_better,
-                                title=title)
+                for plot, suffix in ((plot_front_png, "png"), (plot_front_html, "html")):
+                    plot(candidates, front.on_front, tmp_path / f"pareto_front.{suffix}",
+                         metric_name=info.metric_name, higher_is_better=info.higher_is_better, title=title,
+                         members=front.members)
             for path in sorted(tmp_path.iterdir()):
                 self.client.log_artifact(self.parent_run_id, str(path))
 
-    def _front_row(self, candidate: Candidate, state: FrontState) -> dict[str, Any]:
-        metric_name = self.info.metric_name if self.info else "metric"
-        test_name = (self.info.test_metric_name if self.info else None) or "test_metric"
-        return {"trial": candidate.trial, "label": candidate.label, metric_name: candidate.metric,
-                test_name: candidate.extra.get("test_metric"),
-                "bitops": candidate.bitops, "relative_cost": candidate.relative_cost,
-                "cost_fraction": cost_fraction(candidate), "baseline": candidate.baseline,
-                "pareto_rank": state.ranks.get(candidate.trial, 0), "run_id": self._runs.get(candidate.trial, "")}
+    def _front_row(self, candidate: Candidate, ranks: Mapping[int, int], *, confirmed: bool) -> dict[str, Any]:
+        names = self._names
+        row = {"trial": candidate.trial, "label": candidate.label, names.metric: candidate.metric,
+               names.test_metric or "test_metric": candidate.extra.get("test_metric"),
+               "bitops": candidate.bitops, "relative_cost": candidate.relative_cost,
+               "cost_fraction": cost_fraction(candidate), "baseline": candidate.baseline,
+               "pareto_rank": ranks.get(candidate.trial, 0), "run_id": self._runs.get(candidate.trial, "")}
+        if confirmed:
+            row.update({key: candidate.extra.get(key) for key in CONFIRM_FIELDS})
+        return row
 
     # ------------------------------------------------------------------ helpers
 

@@ -123,9 +123,12 @@ def test_mlflow_parent_children_front_and_hypervolume(searched) -> None:
             assert run.data.metrics["val_accuracy"] == pytest.approx(record.values[0])
             # The test metric is on every child run, beside (never instead of) the objective.
             assert run.data.metrics["test_accuracy"] == pytest.approx(record.test_metric)
-            for name in ("epoch_val_accuracy", "epoch_test_accuracy"):
+            # One name per quantity: each curve (steps = evaluated epochs) ends with the summary at
+            # the last epoch, on the same step axis.
+            for name in ("val_accuracy", "test_accuracy", "bitops"):
                 curve = client.get_metric_history(run.info.run_id, name)
-                assert [m.step for m in curve] == [1, 2]
+                assert [m.step for m in curve] == [1, 2, 2]
+            assert not any(key.startswith("epoch_") or key == "accuracy" for key in run.data.metrics)
             assert "schedule.png" in {a.path for a in client.list_artifacts(run.info.run_id)}
 
     # The front tags agree with the Pareto mask of the finished children's own metrics.
