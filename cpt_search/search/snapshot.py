@@ -17,6 +17,7 @@ from cpt_search.records.confirmed import SearchFront, confirm_study_name, schedu
 from cpt_search.search.results import load_records
 from cpt_search.select import Candidate
 from cpt_search.store import Store
+from cpt_search.tasks.function import budget_label
 
 CONFIRM_ATTR = "confirm"  # the search study's user attr holding the last confirmation's settings
 SEEDS_ATTR = "search_seeds"
@@ -96,7 +97,7 @@ def load_search(store: Store, name: str) -> SearchSnapshot:
                          higher_is_better=higher_is_better, reference_metric=reference, search_seeds=seeds,
                          settings=settings, confirm_values=values)
     return SearchSnapshot(name=name, records=records, candidates=cands, front=front,
-                          task=str(attrs.get("task", "?")), budget=str(attrs.get("budget", "?")),
+                          task=str(attrs.get("task", "?")), budget=budget_label(attrs.get("budget", "?")),
                           seeds=seeds, attrs=attrs, test_metric_name=attrs.get("test_metric_name"))
 
 

@@ -96,6 +96,9 @@ def command_table(hostile: dict[str, Path], store: Path, space: Path, out: Path)
                    "--threads": int_outside(1, MAX_THREADS), **_schedule_flags(hostile)}),
         "validate": ([str(space)], {"ARG": bad_paths("input", hostile),
                                     "--samples": int_outside(1, 100_000)}),
+        "check-task": (["digits/mlp", "--epochs", "1"],
+                       {"ARG": BAD_NAMES, "--budget": BAD_NAMES, "--epochs": int_outside(1, 10_000),
+                        "--seed": SEED}),
         "run": ([str(space), "--store", str(out / "store")],
                 {"ARG": bad_paths("input", hostile), "--trials": int_outside(1, MAX_TRIALS),
                  "--concurrency": int_outside(1, MAX_CONCURRENCY)}),
@@ -123,7 +126,7 @@ def command_table(hostile: dict[str, Path], store: Path, space: Path, out: Path)
     }
 
 
-COMMANDS = ["schedule", "train", "validate", "run", "front", "export", "ui", "reproduce",
+COMMANDS = ["schedule", "train", "validate", "check-task", "run", "front", "export", "ui", "reproduce",
             "critical-period", "range-test"]
 _SPACE = "task: digits/mlp\nbudget: tiny\ntrials: 2\nsampler: {name: random, seed: 0}\n"
 
