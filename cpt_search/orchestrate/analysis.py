@@ -38,6 +38,8 @@ class AnalysisRequest:
         cpus_per_trial, gpus_per_trial: Ray resources (and torch threads) per training.
         data_dir: data root for the task's dataset.
         ray_address: join this Ray cluster instead of starting a local one.
+        code_dirs: folders a ``module:attribute`` task resolves in (a search's space folder and
+            ``code:`` folders, for confirming a user's task).
         out_dir: where the report files go (default ``STORE/reports/NAME``).
     """
 
@@ -52,6 +54,7 @@ class AnalysisRequest:
     gpus_per_trial: float = 0.0
     data_dir: str | Path | None = None
     ray_address: str | None = None
+    code_dirs: tuple[str, ...] = ()
     out_dir: str | Path | None = None
 
     @property
@@ -91,7 +94,7 @@ def run_jobs(jobs: Sequence[Job], request: AnalysisRequest, *, kind: str, params
     from cpt_search.tasks.resolve import resolve_task
 
     apply_environment()
-    task = resolve_task(request.task, where="--task", key="--task")
+    task = resolve_task(request.task, where="--task", key="--task", search_dirs=request.code_dirs)
     data_root = str(prepare_dataset_root(task.dataset, request.data_dir))  # once, in the driver
     store = request.store.create()
     with locked(store, request.name):
@@ -129,7 +132,8 @@ def _run_locked(jobs, request, task, data_root, store, kind, params, on_outcome)
     resources = TrialResources(cpus=float(request.cpus_per_trial), gpus=float(request.gpus_per_trial))
     trainable = make_trainable(task=request.task, budget=request.budget, seeds=(0,),
                                data_dir=data_root, threads=resources.threads,
-                               metric_name=task.metric_name, device=resources.device)
+                               metric_name=task.metric_name, device=resources.device,
+                               code_dirs=request.code_dirs)
 
     def make_searcher(callback):
         return ScheduleSearch(None, metric_name=task.metric_name, higher_is_better=higher_is_better,
@@ -247,7 +251,7 @@ def run_reproduce(request: AnalysisRequest, *, seeds: int, min_bits: int, max_bi
     from cpt_search.analysis.reproduce import build_report
     from cpt_search.tasks.resolve import resolve_task
 
-    task = resolve_task(request.task, where="--task", key="--task")
+    task = resolve_task(request.task, where="--task", key="--task", search_dirs=request.code_dirs)
     bounds = dict(min_bits=min_bits, max_bits=max_bits, grad_bits=grad_bits, num_cycles=num_cycles)
     jobs = reproduce_jobs(seeds, **bounds)
     params = {"task": request.task, "budget": request.budget, **bounds}
@@ -277,7 +281,7 @@ def run_critical_period(request: AnalysisRequest, *, seeds: int, impair_bits: in
     from cpt_search.analysis.report_files import critical_markdown, write_reports
     from cpt_search.tasks.resolve import resolve_task
 
-    task = resolve_task(request.task, where="--task", key="--task")
+    task = resolve_task(request.task, where="--task", key="--task", search_dirs=request.code_dirs)
     jobs = critical_period_jobs(seeds, impair_bits=impair_bits, base_bits=base_bits,
                                 grad_bits=grad_bits, impair_fracs=impair_fracs,
                                 recovery_frac=recovery_frac)

@@ -144,7 +144,8 @@ def confirm_locked(store: Store, request: ConfirmRequest, *, say: Callable[[str]
         tracking_uri=store.tracking_uri if not store.local_tracking else None, tracking=request.tracking,
         concurrency=int(request.concurrency or context.get("concurrency") or 1),
         cpus_per_trial=int(context.get("cpus") or 1), gpus_per_trial=float(context.get("gpus") or 0.0),
-        data_dir=request.data_dir, ray_address=request.ray_address)
+        data_dir=request.data_dir, ray_address=request.ray_address,
+        code_dirs=tuple(str(d) for d in context.get("code_dirs") or ()))
     schedules = {str(r.number): r.schedule for r in snapshot.records}
     params = {"task": snapshot.task, "budget": snapshot.budget, "search": name}
     rounds = 0

@@ -293,6 +293,7 @@ def _record_context(study: Any, space: Any, concurrency: int) -> None:
     settings = space.confirm_settings()
     study.set_user_attr(CONTEXT_ATTR, {
         "concurrency": concurrency, "cpus": space.resources.cpus, "gpus": space.resources.gpus,
+        "code_dirs": list(space.code_dirs),  # a user task resolves there when confirmed
         "confirm": None if settings is None else dict(dataclasses.asdict(settings), seeds=list(settings.seeds))})
 
 

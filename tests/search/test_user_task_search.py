@@ -147,6 +147,13 @@ def test_a_user_task_class_is_searched_end_to_end(user_folder: Path, tmp_path: P
     assert len(runs) == 3
     for child in runs:
         assert {"val_accuracy", "test_accuracy", "bitops"} <= set(child.data.metrics)
+    # the confirmation's workers find the user's module too (the space folder is in the study)
+    confirm = _cli(["confirm", "moons_class", "--store", str(store), "--seeds", "5",
+                    "--max-trainings", "2", "--no-mlflow"], elsewhere)
+    out = confirm.communicate(timeout=300)[0]
+    assert confirm.returncode == 0, out
+    confirmed = _front("moons_class", store, elsewhere)["front"]
+    assert any((row.get("n_seeds") or 0) >= 2 for row in confirmed), confirmed
 
 
 @pytest.mark.slow
