@@ -266,7 +266,10 @@ start_ray_node() {
     </dev/null >"$LOGS/ray-$role.log" 2>&1 || die "ray start ($role) failed: $LOGS/ray-$role.log"
   sleep 1  # `ray start` runs short-lived helpers too: record only the node's daemons
   after="$(ns_pids)"
-  comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | sed '/^$/d' > "$PIDS/ray-$role.pids"
+  # Not the head's own children started meanwhile (trial workers of a running search).
+  local others=""; [ "$role" = worker ] && [ -s "$PIDS/ray-head.pids" ] && others="$(descendants $(cat "$PIDS/ray-head.pids"))"
+  comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | sed '/^$/d' \
+    | grep -vxF -f <(echo "${others:-none}") > "$PIDS/ray-$role.pids" || true
 }
 
 stop_ray_node() {
