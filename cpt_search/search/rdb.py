@@ -22,7 +22,6 @@ import logging
 import time
 from typing import Any, Callable
 
-import optuna
 from optuna.storages import RDBStorage
 
 log = logging.getLogger(__name__)
