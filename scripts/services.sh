@@ -39,6 +39,13 @@ PG_USER=cpt
 PIDS="$STATE/pids"
 LOGS="$STATE/logs"
 PGDATA="$STATE/pgdata"
+# The server runs as `postgres`, which must reach its data directory: under a checkout in a private
+# folder (e.g. /root) it goes to /var/lib/cpt-search-services/ instead.
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1 && [ ! -f "$PGDATA/PG_VERSION" ] \
+    && ! runuser -u postgres -- sh -c 'cd "$1"' sh "$(dirname "$STATE")" 2>/dev/null; then
+  PGDATA="/var/lib/cpt-search-services/$(printf %s "$STATE" | cksum | cut -d' ' -f1)/pgdata"
+fi
+PG_LOG="$(dirname "$PGDATA")/postgres.log"  # written by the server's user
 ARTIFACTS="$STATE/mlflow-artifacts"
 # Ray puts unix sockets under its temp dir (at most 107 bytes a path): keep it short, one per state dir.
 RAY_TMP="/tmp/cpt-services-$(printf %s "$STATE" | cksum | cut -d' ' -f1)"
@@ -153,7 +160,7 @@ init_postgres() {
   [ -f "$PGDATA/PG_VERSION" ] && return
   mkdir -p "$STATE"
   [ -f "$STATE/pg.password" ] || (umask 077; "$PY" -c 'import secrets; print(secrets.token_hex(16))' > "$STATE/pg.password")
-  mkdir -p "$PGDATA"
+  mkdir -p "$PGDATA"; [ "$(id -u)" = 0 ] && chown postgres: "$(dirname "$PGDATA")"
   if [ "$(id -u)" = 0 ]; then
     id postgres >/dev/null 2>&1 || die "no 'postgres' user (Debian's postgresql package creates it)"
     chown postgres: "$PGDATA"; chmod 700 "$PGDATA"
@@ -188,10 +195,10 @@ start_postgres() {
   if pg_running; then return; fi
   # pg_ctl starts the postmaster in the background inside the namespace (-w waits until it accepts).
   local as=(); [ "$(id -u)" = 0 ] && as=(runuser -u postgres --)
-  touch "$LOGS/postgres.log"; [ "$(id -u)" = 0 ] && chown postgres: "$LOGS/postgres.log"
-  setsid --wait nsenter -t "$(holder_pid)" -n -- "${as[@]}" "$bin/pg_ctl" -D "$PGDATA" -l "$LOGS/postgres.log" \
+  touch "$PG_LOG"; [ "$(id -u)" = 0 ] && chown postgres: "$PG_LOG"
+  setsid --wait nsenter -t "$(holder_pid)" -n -- "${as[@]}" "$bin/pg_ctl" -D "$PGDATA" -l "$PG_LOG" \
     -w -t 60 start >&2 \
-    || die "PostgreSQL did not start: $LOGS/postgres.log"
+    || die "PostgreSQL did not start: $PG_LOG"
   head -1 "$PGDATA/postmaster.pid" > "$PIDS/postgres.pid"
 }
 
@@ -266,7 +273,10 @@ start_ray_node() {
     </dev/null >"$LOGS/ray-$role.log" 2>&1 || die "ray start ($role) failed: $LOGS/ray-$role.log"
   sleep 1  # `ray start` runs short-lived helpers too: record only the node's daemons
   after="$(ns_pids)"
-  comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | sed '/^$/d' > "$PIDS/ray-$role.pids"
+  # Not the head's own children started meanwhile (trial workers of a running search).
+  local others=""; [ "$role" = worker ] && [ -s "$PIDS/ray-head.pids" ] && others="$(descendants $(cat "$PIDS/ray-head.pids"))"
+  comm -13 <(echo "$before" | sort) <(echo "$after" | sort) | sed '/^$/d' \
+    | grep -vxF -f <(echo "${others:-none}") > "$PIDS/ray-$role.pids" || true
 }
 
 stop_ray_node() {

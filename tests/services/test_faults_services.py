@@ -41,6 +41,14 @@ def _trial_worker_on(raylet: int) -> int | None:
     return None
 
 
+def _gone(pid: int) -> bool:
+    """Exited (or a zombie): SIGKILL takes a moment to tear down a process holding torch."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def _raylet(services: Services, role: str) -> int:
     for pid in services.pids(f"ray-{role}.pids"):
         try:
@@ -76,7 +84,7 @@ def test_a_worker_node_killed_under_a_trial_retries_it_once(services: Services, 
         assert _trial_worker_on(raylet) == victim, "the trial on the worker ended before the kill"
         killed = services.script("kill", "ray-worker")
         assert killed.returncode == 0, killed.stderr
-        assert not Path(f"/proc/{victim}").exists() or "Z" in Path(f"/proc/{victim}/stat").read_text().split()[2]
+        wait_for(lambda: _gone(victim), 10, f"the killed trial worker {victim} to exit")
         # The node comes back (a replacement machine); the retried trial may run on either node.
         started = services.script("start", "ray-worker")
         assert started.returncode == 0, started.stderr
