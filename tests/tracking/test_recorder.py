@@ -231,7 +231,7 @@ def test_finished_search_describes_its_front_and_publishes_the_ui_view(shared_st
     key = experiment.tags[FRONT_VIEW_TAG]
     state = json.loads(experiment.tags[SHARED_VIEW_TAG_PREFIX + key])
     assert state["searchFilter"] == 'tags.pareto_front = "true"' and state["orderByKey"] == "metrics.`bitops`"
-    assert state["selectedColumns"][:2] == ["metrics.`val_accuracy`", "metrics.`test_accuracy`"]
+    assert state["selectedColumns"][:2] == ["metrics.`val_accuracy`", "metrics.`relative_cost`"]
     assert "metrics.`relative_cost`" in state["selectedColumns"]
     # The filter of the view returns exactly the front's runs, whose columns hold metric and cost.
     front_runs = client.search_runs([rec.experiment_id], state["searchFilter"], order_by=["metrics.bitops ASC"])
