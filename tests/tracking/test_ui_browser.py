@@ -89,7 +89,10 @@ def served(searched):
                 time.sleep(1)
         os.set_blocking(process.stdout.fileno(), False)
         lines = (process.stdout.read() or "").splitlines()
-        links = {m.group(1): m.group(2) for m in (re.match(r"\s+(front|parent)\s+(http\S+)", line) for line in lines) if m}
+        block = lines[lines.index("cpt_search/browsed") + 1:]  # the search's links (its .confirm follows)
+        block = block[:next((i for i, line in enumerate(block) if not line.startswith("  ")), len(block))]
+        matches = (re.match(r"\s+(front|parent)\s+(http\S+)", line) for line in block)
+        links = {m.group(1): m.group(2) for m in matches if m}
         assert {"front", "parent"} <= set(links), lines
         yield lines, links["front"], links["parent"]
     finally:
@@ -129,7 +132,7 @@ def test_the_front_link_lists_the_front_runs_with_metric_and_cost(searched, serv
     _, front = searched
     lines, front_url, _ = served
     assert "workflowType=machine_learning" in front_url and "viewStateShareKey=" in front_url
-    text = _page_text(browser, front_url, "matching runs")
+    text = _page_text(browser, front_url, "matching run")  # "1 matching run", "3 matching runs"
     browser.save_screenshot(str(tmp_path / "front.png"))  # kept under pytest's tmp dir, not the repo
     # The model-training view (not the GenAI overview), the shared view with the front filter.
     assert "Runs" in text and "GenAI" in text and "Model training" in text
