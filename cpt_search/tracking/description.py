@@ -25,7 +25,7 @@ def front_markdown(front: SearchFront, *, search: str, test_metric_name: str | N
     Args:
         front: the front (one-seed, or seed-confirmed when ``front.confirmed`` is set).
         test_metric_name: the task's test metric, shown beside the objective (``None``: none).
-        run_names: trial number -> child run name, to name each row as the runs table does.
+        run_names: trial number -> child run name (default: ``NNN label``, the recorder's run name).
     """
     metric = front.metric_name
     direction = "maximise" if front.higher_is_better else "minimise"
@@ -41,7 +41,7 @@ def front_markdown(front: SearchFront, *, search: str, test_metric_name: str | N
     objective += (f" {len(front.members)} schedule(s) on the front, hypervolume {front.hypervolume:.4f} "
                   f"(reference: {metric} {front.reference[0]:g}, cost {front.reference[1]:g} = FP32); the "
                   "runs tagged `pareto_front = \"true\"` are these rows.")
-    head = ["trial", "run", "schedule", metric]
+    head = ["run (trial, schedule)", metric]  # the child run's name, as the runs table lists it
     if confirmed:
         head += ["seeds", "mean ± std", "95 % interval", "P(front)"]
     if test_metric_name:
@@ -53,8 +53,8 @@ def front_markdown(front: SearchFront, *, search: str, test_metric_name: str | N
     rows = []
     for c in front.members:
         extra = c.extra
-        cells = [str(c.trial), _cell(names.get(c.trial, "")), _cell(c.label + (" *" if c.baseline else "")),
-               _num(c.metric)]
+        run = names.get(c.trial) or f"{c.trial:03d} {c.label}"
+        cells = [_cell(run + (" *" if c.baseline else "")), _num(c.metric)]
         if confirmed:
             std = extra.get("std")
             interval = ("-" if extra.get("ci_low") is None
