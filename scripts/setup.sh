@@ -39,4 +39,10 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && [ "$(id -u)" = 0 ] && command -
     || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q dataset-fashion-mnist >/dev/null 2>&1)) \
     || echo "setup: could not install dataset-fashion-mnist; Fashion-MNIST tests will be skipped" >&2
 fi
+# Headless Chromium for the browser test of the MLflow UI (tests/tracking/test_ui_browser.py; skipped without it).
+if ! command -v chromedriver >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 \
+    || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) \
+    || echo "setup: could not install chromium; the MLflow UI browser test will be skipped" >&2
+fi
 echo "setup: ready ($("$VENV/bin/python" --version), $("$VENV/bin/cpt-search" --version))"

@@ -23,8 +23,8 @@ from cpt_search.errors import ConfigError, TrackingError
 from cpt_search.limits import MAX_CONCURRENCY, MAX_TRIALS
 from cpt_search.records.confirmed import CONFIRM_FIELDS
 from cpt_search.store import DEFAULT_STORE_DIR, Store, experiment_name
+from cpt_search.tracking.views import FRONT_FILTER
 
-FRONT_FILTER = 'tags.pareto_front = "true"'
 _QUIET_LOGGERS = ("ray", "mlflow", "optuna", "alembic", "urllib3", "filelock")
 
 store_option = click.option(
@@ -408,6 +408,40 @@ def ui_command(tracking_uri: str, port: int, host: str = "127.0.0.1") -> list[st
             "--host", host, "--port", str(port), "--workers", "1"]
 
 
+def ui_links(where: Store, url: str) -> list[str]:
+    """Per search in the store: a link to its front's runs (flat, metric and cost columns, in the
+    model-training view) and to its parent run (the front table, plots and files).
+
+    A store that was moved or copied is first re-pointed at its own artifacts.
+    """
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from mlflow.tracking import MlflowClient
+
+    from cpt_search.tracking.relocate import relocate_artifacts
+    from cpt_search.tracking.views import FRONT_VIEW_TAG, experiment_url, run_url
+
+    moved = relocate_artifacts(where)
+    lines = [f"(store moved: {len(moved)} experiment(s) now read their artifacts inside it)"] if moved else []
+    client = MlflowClient(tracking_uri=where.tracking_uri)
+    prefix = experiment_name("")
+    experiments = [e for e in client.search_experiments(filter_string=f"name LIKE '{prefix}%'")]
+    for experiment in sorted(experiments, key=lambda e: e.name):
+        key = experiment.tags.get(FRONT_VIEW_TAG)
+        lines.append(f"{experiment.name}")
+        if key:
+            lines.append(f"  front   {experiment_url(url, experiment.experiment_id, share_key=key)}")
+        else:
+            lines.append(f"  runs    {experiment_url(url, experiment.experiment_id)}")
+        parents = [run for role in ("search", "analysis") for run in client.search_runs(
+            [experiment.experiment_id], f"tags.cpt_search_role = '{role}'", max_results=1)]
+        if parents:
+            lines.append(f"  parent  {run_url(url, experiment.experiment_id, parents[0].info.run_id)}")
+    if experiments:
+        lines.append("'front' lists the front's runs flat with metric and cost columns (sorted by bitops); "
+                     "'parent' shows the front as a table, pareto_front.png/.html and the hypervolume.")
+    return lines
+
+
 @click.command("ui")
 @store_option
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
@@ -416,9 +450,7 @@ def ui_command(tracking_uri: str, port: int, host: str = "127.0.0.1") -> list[st
               help="Address to serve on; 0.0.0.0 only inside a container whose port you publish.")
 @tracking_option
 def ui(store: str, port: int, host: str, tracking_uri: str | None) -> None:
-    """Start the MLflow UI on the store (127.0.0.1) and print how to find each search's front."""
-    from cpt_search.search.snapshot import search_names
-
+    """Start the MLflow UI on the store (127.0.0.1) and print a link to each search's front."""
     address = check_host(host)  # before the store and the port: a bad address is not "port in use"
     _quiet_libraries(False)
     where = Store.at(store, tracking_uri)
@@ -432,12 +464,9 @@ def ui(store: str, port: int, host: str, tracking_uri: str | None) -> None:
         raise ConfigError(f"the port is in use on {address}", key="--port", value=port,
                           fix=f"pass another port, e.g. --port {port + 1}")
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
-    names = search_names(where)
     click.echo(f"MLflow UI: {url}   (store {where.root}; Ctrl-C stops it)")
-    if names:
-        click.echo("experiments: " + ", ".join(experiment_name(n) for n in names))
-    click.echo(f"in an experiment, search runs with:  {FRONT_FILTER}   to list its Pareto front;")
-    click.echo("the parent run holds pareto_front.png/.html/.csv/.json and the hypervolume curve.")
+    for line in ui_links(where, url):
+        click.echo(line)
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
     process = subprocess.Popen(ui_command(where.tracking_uri, port, host), env=env)
 

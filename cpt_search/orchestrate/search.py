@@ -334,8 +334,10 @@ def _parent_params(space, name, num_trials, target, concurrency, metric_name, di
         "sampler": space.sampler.name, "sampler_seed": space.sampler.seed,
         "sampler_options": dict(space.sampler.options), "num_trials": num_trials,
         "target_trials": target, "concurrency": concurrency, "cpus_per_trial": space.resources.cpus,
-        "gpus_per_trial": space.resources.gpus, "metric_name": metric_name,
-        "directions": list(directions), "include_baselines": space.include_baselines,
+        "gpus_per_trial": space.resources.gpus,
+        # The objective named once (not metric_name plus directions): what the front trades off.
+        "objective": f"{directions[0]} {metric_name}, {directions[1]} bitops",
+        "include_baselines": space.include_baselines,
         "max_relative_cost": space.constraints.max_relative_cost, "optuna_storage": store.optuna_url_shown,
         "scheduler": space.stopping.name, "scheduler_options": space.stopping.options.model_dump(),
         "optuna_study": name,

@@ -25,23 +25,23 @@ def front_markdown(front: SearchFront, *, search: str, test_metric_name: str | N
     Args:
         front: the front (one-seed, or seed-confirmed when ``front.confirmed`` is set).
         test_metric_name: the task's test metric, shown beside the objective (``None``: none).
-        run_names: trial number -> child run name, to name each row as the runs table does.
+        run_names: trial number -> child run name (default: ``NNN label``, the recorder's run name).
     """
     metric = front.metric_name
     direction = "maximise" if front.higher_is_better else "minimise"
     confirmed = front.confirmed is not None
-    lines = [f"**Objective**: {direction} `{metric}` (the task's validation metric) and minimise the "
-             "training bit operations (`bitops`; `relative_cost` is the same cost as a fraction of "
-             "FP32 training)."]
-    if test_metric_name:
-        lines[0] += f" `{test_metric_name}` is reported beside it and never used to select."
-    lines.append("")
     kind = "Seed-confirmed Pareto front" if confirmed else "Pareto front"
-    lines.append(f"**{kind}** of `{search}`: {len(front.members)} schedule(s), cheapest first; hypervolume "
-                 f"{front.hypervolume:.4f} (reference: {metric} {front.reference[0]:g}, cost "
-                 f"{front.reference[1]:g} = FP32). The runs tagged `pareto_front = \"true\"` are these rows.")
-    lines.append("")
-    head = ["trial", "run", "schedule", metric]
+    # The table comes first: the run page shows the top of a long description and folds the rest.
+    lines = [f"**{kind}** of `{search}`, cheapest first (the objective is below the table).", ""]
+    objective = (f"**Objective**: {direction} `{metric}` (the task's validation metric) and minimise the "
+                 "training bit operations (`bitops`; `relative_cost` is the same cost as a fraction of "
+                 "FP32 training).")
+    if test_metric_name:
+        objective += f" `{test_metric_name}` is reported beside it and never used to select."
+    objective += (f" {len(front.members)} schedule(s) on the front, hypervolume {front.hypervolume:.4f} "
+                  f"(reference: {metric} {front.reference[0]:g}, cost {front.reference[1]:g} = FP32); the "
+                  "runs tagged `pareto_front = \"true\"` are these rows.")
+    head = ["run (trial, schedule)", metric]  # the child run's name, as the runs table lists it
     if confirmed:
         head += ["seeds", "mean ± std", "95 % interval", "P(front)"]
     if test_metric_name:
@@ -53,8 +53,8 @@ def front_markdown(front: SearchFront, *, search: str, test_metric_name: str | N
     rows = []
     for c in front.members:
         extra = c.extra
-        cells = [str(c.trial), _cell(names.get(c.trial, "")), _cell(c.label + (" *" if c.baseline else "")),
-               _num(c.metric)]
+        run = names.get(c.trial) or f"{c.trial:03d} {c.label}"
+        cells = [_cell(run + (" *" if c.baseline else "")), _num(c.metric)]
         if confirmed:
             std = extra.get("std")
             interval = ("-" if extra.get("ci_low") is None
@@ -68,7 +68,7 @@ def front_markdown(front: SearchFront, *, search: str, test_metric_name: str | N
         rows.append("| " + " | ".join(cells) + " |")
     if not rows:
         rows.append("| " + " | ".join("-" for _ in head) + " |")
-    after = [""]
+    after = ["", objective, ""]
     if any(c.baseline for c in front.members):
         after += ["\\* an enqueued paper preset or static baseline, trained like any other trial.", ""]
     if confirmed:

@@ -95,7 +95,10 @@ class MlflowRecorder(SearchObserver):
         os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         from mlflow.tracking import MlflowClient
 
+        from cpt_search.tracking.relocate import relocate_artifacts
+
         self.store = store
+        relocate_artifacts(store)  # a moved or copied store writes and reads its own artifacts
         self.client = MlflowClient(tracking_uri=store.tracking_uri)
         self.info: SearchInfo | None = None
         self.experiment_id: str | None = None

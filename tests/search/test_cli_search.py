@@ -180,5 +180,5 @@ def test_ui_serves_the_store_on_loopback(tmp_path: Path) -> None:
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert f"MLflow UI: http://127.0.0.1:{port}" in output
-    assert "experiments: cpt_search/demo" in output
-    assert 'tags.pareto_front = "true"' in output
+    assert "\ncpt_search/demo\n" in output  # each experiment, then its links
+    assert f"  runs    http://127.0.0.1:{port}/#/experiments/" in output and "workflowType=machine_learning" in output

@@ -55,8 +55,8 @@ def mlflow_client(outcome):
 def study_records(outcome):
     import optuna
 
-    from cpt_search.search.resume import open_storage
     from cpt_search.search.results import load_records
+    from cpt_search.search.resume import open_storage
 
     return load_records(optuna.load_study(study_name=outcome.name,
                                           storage=open_storage(outcome.store.optuna_url)))

@@ -224,14 +224,15 @@ def test_finished_search_describes_its_front_and_publishes_the_ui_view(shared_st
     parent = client.get_run(rec.parent_run_id)
     note = parent.data.tags["mlflow.note.content"]
     assert note.count("`val_accuracy`") >= 1 and "maximise `val_accuracy`" in note
-    assert "| 2 | 002 t2 | t2 | 0.8500 | 0.8400 | 0.0200 | 2.000 |" in note  # cheapest member first
-    assert "| 1 | 001 t1 |" in note and "| 0 | 000 t0 | t0 * |" in note and "| 3 |" not in note
+    assert "| 002 t2 | 0.8500 | 0.8400 | 0.0200 | 2.000 |" in note  # cheapest member first
+    assert "| 001 t1 |" in note and "| 000 t0 * |" in note and "003 t3" not in note
+    assert note.index("002 t2") < note.index("001 t1") < note.index("000 t0")
     assert "**Schedule labels**" in note
     experiment = client.get_experiment(rec.experiment_id)
     key = experiment.tags[FRONT_VIEW_TAG]
     state = json.loads(experiment.tags[SHARED_VIEW_TAG_PREFIX + key])
     assert state["searchFilter"] == 'tags.pareto_front = "true"' and state["orderByKey"] == "metrics.`bitops`"
-    assert state["selectedColumns"][:2] == ["metrics.`val_accuracy`", "metrics.`test_accuracy`"]
+    assert state["selectedColumns"][:2] == ["metrics.`val_accuracy`", "metrics.`relative_cost`"]
     assert "metrics.`relative_cost`" in state["selectedColumns"]
     # The filter of the view returns exactly the front's runs, whose columns hold metric and cost.
     front_runs = client.search_runs([rec.experiment_id], state["searchFilter"], order_by=["metrics.bitops ASC"])
@@ -272,7 +273,7 @@ def test_front_confirmed_moves_tags_and_values_to_the_confirmed_front(shared_sto
     assert by_number[1].data.tags["confirm_status"] in ("off", "undecided") and by_number[1].data.tags["confirm_why"]
     note = client.get_run(rec.parent_run_id).data.tags["mlflow.note.content"]
     assert "Seed-confirmed Pareto front" in note and "95 % interval" in note and "P(front)" in note
-    assert "| 2 | 002 t2 |" in note and "| 1 | 001 t1 |" not in note and "seeds 1, 2, 3" in note
+    assert "| 002 t2 |" in note and "001 t1" not in note and "seeds 1, 2, 3" in note
     experiment = client.get_experiment(rec.experiment_id)
     state = json.loads(experiment.tags[SHARED_VIEW_TAG_PREFIX + experiment.tags[FRONT_VIEW_TAG]])
     assert state["selectedColumns"][0] == "metrics.`val_accuracy_confirmed`"

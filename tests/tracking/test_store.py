@@ -69,3 +69,35 @@ def test_an_unreachable_optuna_server_is_one_line_without_the_password() -> None
         open_storage("postgresql+psycopg://cpt:s3cret@127.0.0.1:9/optuna")
     text = str(raised.value)
     assert "s3cret" not in text and "CPT_SEARCH_OPTUNA_STORAGE" in text and "\n" not in text
+
+
+def test_a_copied_or_moved_store_reads_its_own_artifacts(tmp_path: Path) -> None:
+    """MLflow stores absolute artifact URIs; opening a store that moved re-points them into it."""
+    import shutil
+
+    from cpt_search.observers import SearchInfo
+    from cpt_search.tracking.recorder import MlflowRecorder
+    from cpt_search.tracking.relocate import relocate_artifacts
+
+    original = Store.at(tmp_path / "original").create()
+    rec = MlflowRecorder(original)
+    rec.search_started(SearchInfo(name="moving", kind="search", metric_name="val_accuracy", higher_is_better=True,
+                                  space_yaml="task: digits/mlp\n"))
+    assert relocate_artifacts(original) == []  # in place: nothing to do
+    shutil.copytree(original.root, tmp_path / "copy")
+    shutil.move(str(original.root), tmp_path / "moved")
+    for folder in ("copy", "moved"):
+        store = Store.at(tmp_path / folder)
+        moved = relocate_artifacts(store)
+        assert [(m.experiment, m.runs) for m in moved] == [("cpt_search/moving", 1)]
+        again = MlflowRecorder(store)  # what a resumed search or `cpt-search ui` does first
+        again.search_started(SearchInfo(name="moving", kind="search", metric_name="val_accuracy",
+                                        higher_is_better=True))
+        experiment = again.client.get_experiment(again.experiment_id)
+        assert experiment.artifact_location == (store.root / "mlruns" / "moving").as_uri()
+        run = again.client.get_run(again.parent_run_id)
+        assert run.info.artifact_uri.startswith((store.root / "mlruns" / "moving").as_uri() + "/")
+        path = again.client.download_artifacts(again.parent_run_id, "space.yaml", str(tmp_path / f"dl_{folder}"))
+        assert Path(path).read_text(encoding="utf-8") == "task: digits/mlp\n"
+        assert relocate_artifacts(store) == []  # done once
+    assert not (tmp_path / "original").exists()  # nothing was written back to where it came from

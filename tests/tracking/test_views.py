@@ -15,8 +15,9 @@ def test_view_state_filters_the_front_sorts_by_cost_and_shows_metric_and_cost() 
     # Sorted by something other than the start time, the UI lists child runs flat (not under a
     # collapsed parent row).
     assert state["orderByKey"] == "metrics.`bitops`" and state["orderByAsc"] is True
-    assert state["selectedColumns"] == ["metrics.`val_accuracy`", "metrics.`test_accuracy`",
-                                        "metrics.`relative_cost`", "metrics.`bitops`", "tags.`label`"]
+    assert state["selectedColumns"] == ["metrics.`val_accuracy`", "metrics.`relative_cost`",
+                                        "metrics.`test_accuracy`", "metrics.`bitops`", "tags.`label`"]
+    assert state["columnOrder"] == state["selectedColumns"]  # else the table sorts columns by name
     confirmed = front_view("val_accuracy", confirmed=True)
     assert confirmed.key() != view.key() and "metrics.`p_front`" in json.loads(confirmed.value())["selectedColumns"]
     tags = share_tags(view)
