@@ -66,7 +66,7 @@ def test_a_plain_loop_resumes_from_a_checkpoint(tmp_path):
 
 
 def test_an_accelerate_loop_steps_once_per_accumulated_update():
-    accelerate = pytest.importorskip("accelerate")
+    import accelerate  # in the test extra: a missing one is a failure, not a skip
     schedule = schedule_under_test()
     accelerator = accelerate.Accelerator(cpu=True, gradient_accumulation_steps=ACCUMULATE)
     model = tiny_mlp()

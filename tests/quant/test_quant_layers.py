@@ -163,7 +163,6 @@ def test_cached_constant_input_is_refreshed_when_bits_or_data_change():
 
 
 def test_gcn_twin_quantizes_features_weight_bias_and_error():
-    pytest.importorskip("torch_geometric")
     from torch_geometric.nn import GCNConv
 
     from cpt_search.quant.gcn import QGCNConv

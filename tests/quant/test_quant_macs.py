@@ -73,7 +73,6 @@ def test_linear_on_sequences_and_repeated_calls():
 
 
 def test_gcn_counts_the_linear_map_of_the_whole_graph():
-    pytest.importorskip("torch_geometric")
     from torch_geometric.nn import GCNConv
 
     class GCN(nn.Module):

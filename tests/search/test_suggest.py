@@ -189,7 +189,7 @@ def test_baselines_outside_the_categorical_choices_report_what_they_miss():
 
 
 def test_baselines_run_through_rays_optuna_trial_wrapper():
-    captor_cls = pytest.importorskip("ray.tune.search.optuna.optuna_search")._OptunaTrialSuggestCaptor
+    from ray.tune.search.optuna.optuna_search import _OptunaTrialSuggestCaptor as captor_cls
     space = parse_space(WIDE)
     study = study_for(space)
     enqueue_baselines(study, space)
