@@ -12,7 +12,9 @@ Tune and Optuna, MLflow off): once with ``scheduler: fifo`` and once with the gi
   in process: a one-seed front is optimistic at the cheap end (docs/performance.md), so the fair
   comparison is on a seed neither search selected on;
 * ``steps_to_fifo_hv``: for the rule, the steps after which its search-seed hypervolume first
-  reached FIFO's final one (``None``: never), and that as a fraction of FIFO's steps.
+  reached FIFO's final one (``None``: never), and that as a fraction of FIFO's steps; beside it
+  ``fifo_steps_to_own_hv``, when FIFO itself first got there (read the two together: with the same
+  sampler seed the first trials are identical, so both may reach it before any stop).
 
 Usage::
 
@@ -159,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.rule: {k: v for k, v in other.items() if k != "front"},
                     "steps_ratio": other["steps"] / fifo["steps"],
                     "steps_to_fifo_hv": reach,
+                    "fifo_steps_to_own_hv": steps_to_reach(fifo["hv_curve"], fifo["hv"]),
                     "steps_to_fifo_hv_frac": None if reach is None else reach / fifo["steps"],
                     "fresh_hv_ratio": other["fresh_hv"] / fifo["fresh_hv"] if fifo["fresh_hv"] else None,
                 })
