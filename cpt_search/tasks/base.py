@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Iterator, Mapping, TypeVar, cast
 
 from cpt_search.data.options import DataOptions
 from cpt_search.tasks.budgets import Budget
@@ -62,8 +62,14 @@ class Prepared:
     samples_per_step: int
 
 
-class Task(ABC):
+BudgetT = TypeVar("BudgetT", bound=Budget)
+
+
+class Task(ABC, Generic[BudgetT]):
     """A task: subclasses implement the methods; the metadata comes from its :class:`TaskInfo`.
+
+    ``Task[GraphBudget]`` says which kind of budget the methods receive (a plain ``Task`` subclass
+    takes any :class:`Budget`).
 
     Attributes:
         info: the registry entry (name, dataset, metric and direction, budgets).
@@ -103,13 +109,13 @@ class Task(ABC):
         return self.info.higher_is_better
 
     @property
-    def budgets(self) -> Mapping[str, Budget]:
+    def budgets(self) -> Mapping[str, BudgetT]:
         """The named budgets."""
-        return self.info.budgets
+        return cast(Mapping[str, BudgetT], self.info.budgets)
 
-    def budget(self, name: str, overrides: Mapping[str, Any] | None = None) -> Budget:
+    def budget(self, name: str, overrides: Mapping[str, Any] | None = None) -> BudgetT:
         """The budget called ``name`` with some fields replaced (:meth:`TaskInfo.budget`)."""
-        return self.info.budget(name, overrides)
+        return cast(BudgetT, self.info.budget(name, overrides))
 
     def quant_config(self):
         """The :class:`cpt_search.quant.QuantConfig` the runner applies to this task's model."""
@@ -119,15 +125,15 @@ class Task(ABC):
                            quantize_last_layer=self.quantize_last_layer, quantize_grads=True)
 
     @abstractmethod
-    def prepare(self, budget: Budget, options: DataOptions, device: "torch.device") -> Prepared:
+    def prepare(self, budget: BudgetT, options: DataOptions, device: "torch.device") -> Prepared:
         """Load the data onto ``device`` and build the model (seeded by the caller)."""
 
     @abstractmethod
-    def make_optimizer(self, model: "torch.nn.Module", budget: Budget, total_steps: int):
+    def make_optimizer(self, model: "torch.nn.Module", budget: BudgetT, total_steps: int):
         """``(optimizer, lr_scheduler or None)``; the scheduler is stepped after every step."""
 
     @abstractmethod
-    def batches(self, prepared: Prepared, budget: Budget,
+    def batches(self, prepared: Prepared, budget: BudgetT,
                 generator: "torch.Generator") -> Iterator[Any]:
         """One epoch of training batches, exactly ``prepared.steps_per_epoch`` of them."""
 
@@ -135,10 +141,10 @@ class Task(ABC):
     def loss(self, model: "torch.nn.Module", batch: Any) -> "torch.Tensor":
         """The training loss of one batch (the model is in train mode)."""
 
-    def clip_gradients(self, model: "torch.nn.Module", budget: Budget) -> None:
+    def clip_gradients(self, model: "torch.nn.Module", budget: BudgetT) -> None:
         """Called between ``backward()`` and the optimizer step; no-op unless a task clips."""
 
     @abstractmethod
-    def evaluate(self, model: "torch.nn.Module", prepared: Prepared, budget: Budget) -> Evaluation:
+    def evaluate(self, model: "torch.nn.Module", prepared: Prepared, budget: BudgetT) -> Evaluation:
         """The metric on the validation split and, if the task has one, on the test split (the model
         is in eval mode, no grad)."""

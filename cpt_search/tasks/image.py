@@ -55,7 +55,7 @@ class ImageData:
     test_y: torch.Tensor
 
 
-class ImageClassificationTask(Task):
+class ImageClassificationTask(Task[ImageBudget]):
     """A classifier trained with SGD on in-memory images; subclasses load arrays and build models."""
 
     def load_arrays(self, options: DataOptions) -> ImageArrays:

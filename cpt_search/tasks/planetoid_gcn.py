@@ -59,7 +59,7 @@ class GCN(nn.Module):
         return self.conv2(x, edge_index)
 
 
-class PlanetoidGCN(Task):
+class PlanetoidGCN(Task[GraphBudget]):
     """A GCN on one Planetoid graph: accuracy on the split's 500 validation nodes selects, on its
     1,000 test nodes reports (Yang et al. 2016's split, which Kipf & Welling tune on the same way)."""
 
@@ -81,10 +81,11 @@ class PlanetoidGCN(Task):
                         steps_per_epoch=1, samples_per_step=1)
 
     def make_optimizer(self, model: nn.Module, budget: GraphBudget, total_steps: int):
-        first = set(map(id, model.conv1.parameters()))
+        conv1: nn.Module = model.get_submodule("conv1")  # weight decay on the first layer only (Kipf & Welling)
+        first = set(map(id, conv1.parameters()))
         rest = [p for p in model.parameters() if id(p) not in first]
         optimizer = torch.optim.Adam([
-            {"params": list(model.conv1.parameters()), "weight_decay": budget.weight_decay},
+            {"params": list(conv1.parameters()), "weight_decay": budget.weight_decay},
             {"params": rest, "weight_decay": 0.0},
         ], lr=budget.lr)
         return optimizer, None

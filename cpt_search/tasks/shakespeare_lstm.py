@@ -32,7 +32,7 @@ class TextData:
     vocab_size: int
 
 
-class ShakespeareLSTM(Task):
+class ShakespeareLSTM(Task[CharLMBudget]):
     """Character-level language modelling; the decoder is quantized too (docs/method.md §3)."""
 
     quantize_first_layer = True
