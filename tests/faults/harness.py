@@ -49,7 +49,13 @@ def write_space(path: Path, space: dict) -> Path:
 
 
 class Driver:
-    """``python -m cpt_search ARGS`` as a child process, its merged output read by a thread."""
+    """``python -m cpt_search ARGS`` as a child process, its merged output read by a thread.
+
+    Every driver still running when its test ends is stopped by ``tests/faults/conftest.py``
+    (:meth:`stop_all`), so a failed or timed-out test leaves no search running.
+    """
+
+    running: list["Driver"] = []
 
     def __init__(self, args: list[str], *, env: dict[str, str] | None = None) -> None:
         full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONUNBUFFERED="1")
@@ -64,6 +70,21 @@ class Driver:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        Driver.running.append(self)
+
+    @classmethod
+    def stop_all(cls, grace_s: float = 30) -> None:
+        """Ctrl-C every driver still running (it shuts its Ray down), SIGKILL after ``grace_s``."""
+        for driver in cls.running:
+            if driver.process.poll() is None:
+                driver.process.send_signal(signal.SIGINT)
+        for driver in cls.running:
+            try:
+                driver.process.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                driver.process.kill()
+                driver.process.wait()
+        cls.running.clear()
 
     def _read(self) -> None:
         assert self.process.stdout is not None

@@ -20,7 +20,9 @@ import pytest
 
 from tests.faults.harness import Driver, Subreaper, count, still_running, tiny_space, write_space
 
-pytestmark = [pytest.mark.faults,
+# Eleven driver starts (imports, a local Ray) and 20 tiny trainings: about 2 minutes on 2 idle
+# cores, far more on a loaded machine; the limit only guards against a hang.
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(2400),
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs Linux (/proc, prctl)")]
 
 KILLS = 10
