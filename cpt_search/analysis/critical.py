@@ -17,7 +17,16 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from cpt_search.analysis.jobs import CONTROL, EARLY, LATE, Outcome, mean_value, metric_by_seed, metric_values
+from cpt_search.analysis.jobs import (
+    CONTROL,
+    EARLY,
+    LATE,
+    Outcome,
+    mean_value,
+    metric_by_seed,
+    metric_values,
+    test_metric_values,
+)
 from cpt_search.analysis.stats import Difference, SeedStats, difference
 from cpt_search.analysis.tables import Table, mean_pm_std
 
@@ -50,6 +59,7 @@ class WindowRow:
     mean_bits: float | None
     relative_cost: float | None
     failed: tuple[str, ...] = field(default_factory=tuple)
+    test_metric: SeedStats | None = None  # the test split, reported apart (``None``: none)
 
 
 @dataclass(frozen=True)
@@ -91,22 +101,27 @@ class CriticalReport:
     rows: tuple[WindowRow, ...]
     pairs: tuple[WindowPair, ...]
     settings: Mapping[str, Any] = field(default_factory=dict)
+    test_metric_name: str | None = None
 
     def table(self) -> Table:
         """One row per window: metric, damage, significance vs control, steps at low precision."""
+        test = (f"{self.test_metric_name} mean ± std",) if self.test_metric_name else ()
         columns = ("window", "fraction", f"steps at {self.impair_bits} b",
                    f"{self.metric_name} mean ± std", "n", "damage", "p vs control", "sig",
-                   "p (paired)", "mean bits", "cost vs FP32")
+                   "p (paired)", *test, "mean bits", "cost vs FP32")
         rows = tuple(
             (r.row, r.window_frac,
              None if r.window_steps is None else f"{r.window_steps}/{r.total_steps}",
              mean_pm_std(r.metric.mean, r.metric.std), r.metric.n,
              r.damage, r.vs_control.welch_p if r.kind != CONTROL else None,
              r.vs_control.mark if r.kind != CONTROL else "",
-             r.vs_control.paired_p if r.kind != CONTROL else None, r.mean_bits, r.relative_cost)
+             r.vs_control.paired_p if r.kind != CONTROL else None,
+             *((mean_pm_std(r.test_metric.mean, r.test_metric.std) if r.test_metric else "–",) if test else ()),
+             r.mean_bits, r.relative_cost)
             for r in self.rows
         )
-        return Table(columns, rows, ("", "g", "", "", "", "+.4f", ".3g", "", ".3g", ".2f", ".4f"))
+        return Table(columns, rows, ("", "g", "", "", "", "+.4f", ".3g", "", ".3g", *("",) * len(test),
+                                     ".2f", ".4f"))
 
     def pairs_table(self) -> Table:
         """Early vs late damage at each window length."""
@@ -124,12 +139,15 @@ class CriticalReport:
         """Plain, JSON-safe document of the rows and pairs."""
         return {
             "task": self.task, "budget": self.budget, "metric_name": self.metric_name,
+            "test_metric_name": self.test_metric_name,
             "higher_is_better": self.higher_is_better, "impair_bits": self.impair_bits,
             "bits": self.base_bits, "grad_bits": self.grad_bits, "settings": dict(self.settings),
             "rows": [{
                 "window": r.row, "kind": r.kind, "window_frac": r.window_frac,
                 "window_steps": r.window_steps, "total_steps": r.total_steps,
                 "metric_mean": r.metric.mean, "metric_std": r.metric.std, "n": r.metric.n,
+                "test_metric_mean": None if r.test_metric is None else r.test_metric.mean,
+                "test_metric_std": None if r.test_metric is None else r.test_metric.std,
                 "damage": r.damage, "welch_p_vs_control": r.vs_control.welch_p,
                 "paired_p_vs_control": r.vs_control.paired_p,
                 "mean_bits": r.mean_bits, "relative_cost": r.relative_cost, "failed": list(r.failed),
@@ -145,7 +163,8 @@ class CriticalReport:
 
 def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_name: str,
                  higher_is_better: bool, impair_bits: int, base_bits: int, grad_bits: int,
-                 settings: Mapping[str, Any] | None = None) -> CriticalReport:
+                 settings: Mapping[str, Any] | None = None,
+                 test_metric_name: str | None = None) -> CriticalReport:
     """Aggregate the outcomes of :func:`cpt_search.analysis.jobs.critical_period_jobs`."""
     by_row: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
@@ -175,6 +194,7 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
             vs_control=difference(metric_by_seed(group), control_by_seed),
             mean_bits=mean_value(group, "mean_bits"), relative_cost=mean_value(group, "relative_cost"),
             failed=tuple(f"seed {o.job.seed}: {o.error or 'no result'}" for o in group if not o.ok),
+            test_metric=SeedStats.of(test_metric_values(group)) if test_metric_name else None,
         ))
     kind_order = {CONTROL: 0, EARLY: 1, LATE: 2}
     rows.sort(key=lambda r: (kind_order.get(r.kind, 3), r.window_frac))
@@ -192,4 +212,5 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
     return CriticalReport(task=task, budget=budget, metric_name=metric_name,
                           higher_is_better=higher_is_better, impair_bits=impair_bits,
                           base_bits=base_bits, grad_bits=grad_bits, rows=tuple(rows),
-                          pairs=tuple(pairs), settings=dict(settings or {}))
+                          pairs=tuple(pairs), settings=dict(settings or {}),
+                          test_metric_name=test_metric_name)

@@ -230,6 +230,11 @@ def metric_values(group: Sequence[Outcome]) -> list[float]:
     return [v for o in sorted(group, key=lambda o: o.job.seed) if (v := o.value("metric")) is not None]
 
 
+def test_metric_values(group: Sequence[Outcome]) -> list[float]:
+    """The test-split metrics of the finished outcomes, in seed order (reported, never selected on)."""
+    return [v for o in sorted(group, key=lambda o: o.job.seed) if (v := o.value("test_metric")) is not None]
+
+
 def metric_by_seed(group: Sequence[Outcome]) -> dict[int, float]:
     """``{seed: metric}`` of the finished outcomes (what the paired test matches on)."""
     return {o.job.seed: v for o in group if (v := o.value("metric")) is not None}

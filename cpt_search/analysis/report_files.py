@@ -19,7 +19,7 @@ def reproduce_markdown(report: Any, *, task: str, budget: str, min_bits: int, ma
     return (f"# {task} ({budget}): Better Schedules presets vs static baselines\n\n"
             f"Bounds {min_bits}-{max_bits}/{grad_bits}, n = {num_cycles}, {seeds} seed(s); "
             f"Δ and p vs {report.static_row} (* = Welch p < 0.05; p (paired): paired t-test over "
-            f"seeds, same initial weights and data order).\n\n"
+            f"seeds, same initial weights and data order).{_selection_note(report)}\n\n"
             + report.table().markdown() + "\n" + "\n".join(report.summary_lines()) + "\n")
 
 
@@ -30,8 +30,18 @@ def critical_markdown(report: Any, *, task: str, budget: str, metric_name: str, 
             else "late windows end the run")
     return (f"# {task} ({budget}): {impair_bits}-bit windows, {base_bits}/{grad_bits} elsewhere; "
             f"{late}\n\n"
-            f"{seeds} seed(s); damage = {metric_name} lost vs the control (positive = worse).\n\n"
+            f"{seeds} seed(s); damage = {metric_name} lost vs the control (positive = worse)."
+            f"{_selection_note(report)}\n\n"
             + report.table().markdown() + "\n" + report.pairs_table().markdown())
+
+
+def _selection_note(report: Any) -> str:
+    """Which column is which: the papers report test accuracy; this project compares on validation."""
+    test = getattr(report, "test_metric_name", None)
+    if not test:
+        return ""
+    return (f" Differences, significance and the Pareto flags use {report.metric_name} (the validation split);"
+            f" {test} (the test split, what the papers report) is shown beside it and used for nothing else.")
 
 
 def write_reports(out: Path, stem: str, markdown: str, csv_text: str, report: Any,

@@ -14,7 +14,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from cpt_search.analysis.jobs import PRESET, Outcome, mean_value, metric_by_seed, metric_values
+from cpt_search.analysis.jobs import PRESET, Outcome, mean_value, metric_by_seed, metric_values, test_metric_values
 from cpt_search.analysis.stats import Correlation, Difference, SeedStats, difference, spearman
 from cpt_search.analysis.tables import Table, mean_pm_std
 
@@ -36,6 +36,8 @@ class ScheduleRow:
         vs_static: difference of the metric to the static ``max_bits`` row.
         pareto: non-dominated in (metric, relative cost) among the finished rows.
         failed: seeds that did not finish, with their reasons.
+        test_metric: the test-split metric over seeds (``None``: the task has no test split);
+            reported beside the selection metric, never used for the differences or the front.
     """
 
     schedule: str
@@ -53,6 +55,7 @@ class ScheduleRow:
     vs_static: Difference
     pareto: bool = False
     failed: tuple[str, ...] = field(default_factory=tuple)
+    test_metric: SeedStats | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,7 @@ class ReproduceReport:
         spearman: rho between relative cost and mean metric over all finished rows.
         spearman_presets: the same over the ten presets only (the paper's population).
         settings: the bounds, cycles and seeds used.
+        test_metric_name: the task's test-split metric (``None``: none), a column apart.
     """
 
     task: str
@@ -77,6 +81,7 @@ class ReproduceReport:
     spearman: Correlation
     spearman_presets: Correlation
     settings: Mapping[str, Any] = field(default_factory=dict)
+    test_metric_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``--format json`` document: ``{"rows": [...], "spearman": {"rho", "p"}, ...}``."""
@@ -86,6 +91,8 @@ class ReproduceReport:
                 "schedule": row.schedule, "kind": row.kind, "label": row.label,
                 "metric_mean": row.metric.mean, "metric_std": row.metric.std, "n": row.metric.n,
                 "metric_values": list(row.metric_values),
+                "test_metric_mean": None if row.test_metric is None else row.test_metric.mean,
+                "test_metric_std": None if row.test_metric is None else row.test_metric.std,
                 "relative_cost": row.relative_cost, "relative_cost_vs_8_8": row.relative_cost_vs_8_8,
                 "mean_bits": row.mean_bits, "mean_grad_bits": row.mean_grad_bits,
                 "bitops": row.bitops, "paper_bitops": row.paper_bitops,
@@ -97,6 +104,7 @@ class ReproduceReport:
             })
         return {
             "task": self.task, "budget": self.budget, "metric_name": self.metric_name,
+            "test_metric_name": self.test_metric_name,
             "higher_is_better": self.higher_is_better, "static_row": self.static_row,
             "settings": dict(self.settings), "rows": rows,
             "spearman": self.spearman.to_dict(), "spearman_presets": self.spearman_presets.to_dict(),
@@ -104,8 +112,9 @@ class ReproduceReport:
 
     def table(self) -> Table:
         """The table for Markdown/CSV: one row per schedule."""
+        test = (f"{self.test_metric_name} mean ± std",) if self.test_metric_name else ()
         columns = ("schedule", f"{self.metric_name} mean ± std", "n", f"Δ vs {self.static_row}",
-                   "p (Welch)", "sig", "p (paired)", "mean bits", "cost vs FP32", "cost vs 8/8",
+                   "p (Welch)", "sig", "p (paired)", *test, "mean bits", "cost vs FP32", "cost vs 8/8",
                    "Pareto")
         rows = tuple(
             (row.schedule, mean_pm_std(row.metric.mean, row.metric.std), row.metric.n,
@@ -113,19 +122,24 @@ class ReproduceReport:
              row.vs_static.welch_p if row.schedule != self.static_row else None,
              row.vs_static.mark if row.schedule != self.static_row else "",
              row.vs_static.paired_p if row.schedule != self.static_row else None,
+             *((_stats_text(row.test_metric),) if test else ()),
              row.mean_bits, row.relative_cost, row.relative_cost_vs_8_8, row.pareto)
             for row in self.rows
         )
-        return Table(columns, rows, ("", "", "", "+.4f", ".3g", "", ".3g", ".2f", ".4f", ".3f", ""))
+        return Table(columns, rows, ("", "", "", "+.4f", ".3g", "", ".3g", *("",) * len(test), ".2f", ".4f",
+                                     ".3f", ""))
 
     def csv_table(self) -> Table:
         """A machine-friendly table with separate mean/std columns and per-seed values."""
         columns = ("schedule", "kind", "label", "metric_mean", "metric_std", "n", "metric_values",
+                   "test_metric_mean", "test_metric_std",
                    "delta_vs_static", "welch_p", "paired_p", "intervals_overlap", "mean_bits", "relative_cost",
                    "relative_cost_vs_8_8", "bitops", "paper_bitops", "pareto", "seconds_mean")
         rows = tuple(
             (row.schedule, row.kind, row.label, row.metric.mean, row.metric.std, row.metric.n,
-             " ".join(repr(v) for v in row.metric_values), row.vs_static.delta,
+             " ".join(repr(v) for v in row.metric_values),
+             None if row.test_metric is None else row.test_metric.mean,
+             None if row.test_metric is None else row.test_metric.std, row.vs_static.delta,
              row.vs_static.welch_p, row.vs_static.paired_p, row.vs_static.intervals_overlap, row.mean_bits,
              row.relative_cost, row.relative_cost_vs_8_8, row.bitops, row.paper_bitops,
              row.pareto, row.seconds)
@@ -145,7 +159,8 @@ class ReproduceReport:
 
 def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_name: str,
                  higher_is_better: bool, static_row: str,
-                 settings: Mapping[str, Any] | None = None) -> ReproduceReport:
+                 settings: Mapping[str, Any] | None = None,
+                 test_metric_name: str | None = None) -> ReproduceReport:
     """Aggregate the outcomes of :func:`cpt_search.analysis.jobs.reproduce_jobs` into the table."""
     order: list[str] = []
     by_row: dict[str, list[Outcome]] = {}
@@ -169,6 +184,7 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
             seconds=mean_value(group, "seconds"),
             vs_static=difference(metric_by_seed(group), static_by_seed),
             failed=tuple(f"seed {o.job.seed}: {o.error or 'no result'}" for o in group if not o.ok),
+            test_metric=SeedStats.of(test_metric_values(group)) if test_metric_name else None,
         ))
     rows = _mark_pareto(rows, higher_is_better)
     finished = [r for r in rows if r.metric.mean is not None and r.relative_cost is not None]
@@ -179,8 +195,12 @@ def build_report(outcomes: Sequence[Outcome], *, task: str, budget: str, metric_
         spearman=spearman([r.relative_cost for r in finished], [r.metric.mean for r in finished]),
         spearman_presets=spearman([r.relative_cost for r in presets],
                                   [r.metric.mean for r in presets]),
-        settings=dict(settings or {}),
+        settings=dict(settings or {}), test_metric_name=test_metric_name,
     )
+
+
+def _stats_text(stats: SeedStats | None) -> str:
+    return "–" if stats is None else mean_pm_std(stats.mean, stats.std)
 
 
 def _mark_pareto(rows: list[ScheduleRow], higher_is_better: bool) -> list[ScheduleRow]:

@@ -259,7 +259,8 @@ def run_reproduce(request: AnalysisRequest, *, seeds: int, min_bits: int, max_bi
     report = build_report(list(run.outcomes), task=request.task, budget=request.budget,
                           metric_name=task.metric_name, higher_is_better=task.higher_is_better,
                           static_row=static_row_name(max_bits, grad_bits),
-                          settings={**params, "seeds": seeds, "name": request.name})
+                          settings={**params, "seeds": seeds, "name": request.name},
+                          test_metric_name=task.test_metric_name)
     markdown = reproduce_markdown(report, task=request.task, budget=request.budget, seeds=seeds,
                                   **bounds)
     files, document = write_reports(_out_dir(request, run.store), "reproduce", markdown,
@@ -293,7 +294,8 @@ def run_critical_period(request: AnalysisRequest, *, seeds: int, impair_bits: in
                           metric_name=task.metric_name, higher_is_better=task.higher_is_better,
                           impair_bits=impair_bits, base_bits=base_bits, grad_bits=grad_bits,
                           settings={**params, "seeds": seeds, "impair_fracs": fracs,
-                                    "name": request.name})
+                                    "name": request.name},
+                          test_metric_name=task.test_metric_name)
     markdown = critical_markdown(report, task=request.task, budget=request.budget,
                                  metric_name=task.metric_name, impair_bits=impair_bits,
                                  base_bits=base_bits, grad_bits=grad_bits,

@@ -149,3 +149,28 @@ def test_critical_damage_sign_for_lower_is_better():
     by_row = {r.row: r for r in report.rows}
     assert by_row["early 0.5"].damage == pytest.approx(0.15)  # higher bpc = worse = positive damage
     assert by_row["late 0.5"].damage == pytest.approx(0.0)
+
+
+def test_the_test_split_is_a_column_apart_and_never_selects():
+    # Test accuracy runs opposite to validation: if it leaked into the differences or the Pareto
+    # flags, the cheap schedules would win them.
+    outcomes = _reproduce_outcomes(_metric)
+    for outcome in outcomes:
+        outcome.result["test_metric"] = 1.0 - outcome.result["metric"]
+    report = reproduce.build_report(outcomes, task="cora/gcn", budget="tiny", metric_name="val_accuracy",
+                                    higher_is_better=True, static_row="static 8/8",
+                                    test_metric_name="test_accuracy")
+    plain = reproduce.build_report(outcomes, task="cora/gcn", budget="tiny", metric_name="val_accuracy",
+                                   higher_is_better=True, static_row="static 8/8")
+    by_name = {row.schedule: row for row in report.rows}
+    assert by_name["CR"].test_metric.mean == pytest.approx(1.0 - by_name["CR"].metric.mean)
+    assert [(r.vs_static.delta, r.pareto) for r in report.rows] == [(r.vs_static.delta, r.pareto) for r in plain.rows]
+    table = report.table()
+    assert "test_accuracy mean ± std" in table.columns and "test_accuracy mean ± std" not in plain.table().columns
+    assert report.to_json()["rows"][0]["test_metric_mean"] == pytest.approx(by_name["CR"].test_metric.mean)
+    crit = critical.build_report([Outcome(job=o.job, result={**o.result, "test_metric": 0.5})
+                                  for o in _critical_outcomes(lambda job: 0.8)],
+                                 task="cora/gcn", budget="tiny", metric_name="val_accuracy", higher_is_better=True,
+                                 impair_bits=3, base_bits=8, grad_bits=8, test_metric_name="test_accuracy")
+    assert all(r.test_metric.mean == pytest.approx(0.5) for r in crit.rows)
+    assert "test_accuracy mean ± std" in crit.table().columns
