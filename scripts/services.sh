@@ -268,8 +268,10 @@ start_ray_node() {
   fi
   # In a session of its own: the daemons `ray start` leaves behind must not share the caller's process
   # group (a Ctrl-C or a group kill aimed at the caller would take a node down).
-  setsid --wait nsenter -t "$(holder_pid)" -n -- env "${OFFLINE[@]}" PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
-    "$(dirname "$PY")/ray" start "${args[@]}" \
+  # -u: a caller that ran a local, loopback-only Ray (cpt_search sets RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0
+  # for that, see cpt_search/search/environment.py) must not pass the switch on: it refuses worker nodes.
+  setsid --wait nsenter -t "$(holder_pid)" -n -- env -u RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER "${OFFLINE[@]}" \
+    PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$(dirname "$PY")/ray" start "${args[@]}" \
     </dev/null >"$LOGS/ray-$role.log" 2>&1 || die "ray start ($role) failed: $LOGS/ray-$role.log"
   sleep 1  # `ray start` runs short-lived helpers too: record only the node's daemons
   after="$(ns_pids)"

@@ -123,7 +123,7 @@ def test_stopped_trials_are_killed_runs_tagged_with_their_rung(searched) -> None
         assert run.info.status == "KILLED" and run.data.tags["pareto_front"] == "false"
         assert run.data.tags["stop_reason"].startswith("stopped at rung")
         # Training was cut off at the rung: fewer epochs logged than the budget's.
-        history = client.get_metric_history(run.info.run_id, "epoch_val_accuracy")
+        history = client.get_metric_history(run.info.run_id, "val_accuracy")
         assert 1 <= len(history) < EPOCHS
 
 
