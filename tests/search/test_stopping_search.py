@@ -27,18 +27,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def ray_local():
-    import ray
-
-    from cpt_search.search.environment import apply_environment, ray_init_kwargs
-
-    apply_environment(local=True)
-    ray.init(address="local", num_cpus=2, **ray_init_kwargs(None))
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def searched(ray_local, tmp_path_factory):
     """Run 6 trials, then resume the same search to 9; return both outcomes, events and messages."""
     from cpt_search.orchestrate.search import SearchRequest, run_search
