@@ -403,9 +403,10 @@ def _server_ui(where: Store) -> None:
 
 def ui_command(tracking_uri: str, port: int, host: str = "127.0.0.1") -> list[str]:
     """The ``mlflow ui`` command line: loopback by default, one worker (measured: 5 s and 0.4 GB to
-    start instead of 20 s, 15 processes and 1.6 GB)."""
+    start instead of 20 s, 15 processes and 1.6 GB), MLflow's app with the model-training view as
+    the default (the ``cpt-search`` server plugin, :mod:`cpt_search.tracking.ui_app`)."""
     return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracking_uri,
-            "--host", host, "--port", str(port), "--workers", "1"]
+            "--host", host, "--port", str(port), "--workers", "1", "--app-name", "cpt-search"]
 
 
 def ui_links(where: Store, url: str) -> list[str]:
@@ -448,8 +449,10 @@ def ui_links(where: Store, url: str) -> list[str]:
               help="Port to serve on.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to serve on; 0.0.0.0 only inside a container whose port you publish.")
+@click.option("--links-only", is_flag=True,
+              help="Print the links the UI will serve (on --host/--port) and exit without starting it.")
 @tracking_option
-def ui(store: str, port: int, host: str, tracking_uri: str | None) -> None:
+def ui(store: str, port: int, host: str, tracking_uri: str | None, links_only: bool = False) -> None:
     """Start the MLflow UI on the store (127.0.0.1) and print a link to each search's front."""
     address = check_host(host)  # before the store and the port: a bad address is not "port in use"
     _quiet_libraries(False)
@@ -460,10 +463,14 @@ def ui(store: str, port: int, host: str, tracking_uri: str | None) -> None:
     if where.local_tracking and not (where.root / "mlflow.db").is_file():
         raise TrackingError("no MLflow database in the store", where=str(where.root),
                             fix="run a search first ('cpt-search run SPACE.yaml') or pass --store DIR")
+    url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
+    if links_only:  # e.g. the quickstart's closing text: where to look once the UI runs
+        for line in ui_links(where, url):
+            click.echo(line)
+        return
     if not _port_free(port, address):
         raise ConfigError(f"the port is in use on {address}", key="--port", value=port,
                           fix=f"pass another port, e.g. --port {port + 1}")
-    url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     click.echo(f"MLflow UI: {url}   (store {where.root}; Ctrl-C stops it)")
     for line in ui_links(where, url):
         click.echo(line)

@@ -143,6 +143,22 @@ def test_ui_without_a_store_is_an_error(tmp_path: Path, capsys) -> None:
     assert "no MLflow database in the store" in capsys.readouterr().err
 
 
+def test_ui_links_only_prints_the_links_and_starts_nothing(tmp_path: Path, capsys) -> None:
+    from cpt_search.observers import SearchInfo
+    from cpt_search.tracking.recorder import MlflowRecorder
+
+    where = Store.at(tmp_path / "store").create()
+    MlflowRecorder(where).search_started(SearchInfo(name="demo", kind="search",
+                                                    metric_name="val_accuracy", higher_is_better=True))
+    with socket.socket() as busy:  # even on a port in use: nothing is served
+        busy.bind(("127.0.0.1", 0))
+        port = busy.getsockname()[1]
+        assert main(["ui", "--store", str(where.root), "--port", str(port), "--links-only"]) == 0
+    out = capsys.readouterr().out
+    assert "MLflow UI:" not in out and "cpt_search/demo\n" in out
+    assert f"  runs    http://127.0.0.1:{port}/#/experiments/" in out and "workflowType=machine_learning" in out
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -160,3 +160,34 @@ def test_the_parent_link_shows_the_confirmed_front_table(searched, served, brows
     assert "95 % interval" in text and "P(front)" in text and "relative_cost" in text
     for member in front.members:
         assert f"{member.trial:03d} {member.label}" in text
+
+
+def test_an_experiment_opened_from_mlflows_own_list_shows_the_runs_not_the_genai_overview(
+        searched, served, browser, tmp_path: Path) -> None:
+    """A new user (no remembered view) clicks the search in MLflow's experiment list: the runs table
+    of the model-training view opens, not the GenAI overview; a view the user picks is kept."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from cpt_search.tracking.ui_app import WORKFLOW_STORAGE_KEY
+
+    lines, _, _ = served
+    base = next(line.split()[2] for line in lines if line.startswith("MLflow UI: "))
+    browser.get(base + "/health")
+    browser.execute_script("window.localStorage.clear()")  # a browser that never saw this UI
+    _page_text(browser, base + "/#/experiments", "cpt_search/browsed")
+    link = WebDriverWait(browser, RENDER_TIMEOUT_S).until(
+        lambda d: next((a for a in d.find_elements(By.TAG_NAME, "a") if a.text == "cpt_search/browsed"), None))
+    link.click()
+    WebDriverWait(browser, RENDER_TIMEOUT_S).until(lambda d: "matching run" in d.find_element(By.TAG_NAME, "body").text)
+    text = browser.find_element(By.TAG_NAME, "body").text
+    browser.save_screenshot(str(tmp_path / "from_list.png"))
+    assert "workflowType" not in browser.current_url  # opened as MLflow links it, without our parameter
+    assert "How do I get started with MLflow GenAI" not in text
+    assert "Run Name" in text, text
+    assert browser.execute_script(f"return window.localStorage.getItem('{WORKFLOW_STORAGE_KEY}')") == '"machine_learning"'
+    # The user's own choice wins: a remembered GenAI view is left alone on the next load.
+    browser.execute_script(f"window.localStorage.setItem('{WORKFLOW_STORAGE_KEY}', '\"genai\"')")
+    browser.get(base + "/#/experiments")
+    WebDriverWait(browser, RENDER_TIMEOUT_S).until(lambda d: "cpt_search/browsed" in d.find_element(By.TAG_NAME, "body").text)
+    assert browser.execute_script(f"return window.localStorage.getItem('{WORKFLOW_STORAGE_KEY}')") == '"genai"'
