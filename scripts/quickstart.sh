@@ -27,5 +27,6 @@ echo
 echo "knee of the front, exported to $name-knee.yaml:"
 "$cli" schedule --schedule-file "$name-knee.yaml"
 echo
-echo "inspect the front in MLflow:  $cli ui    then open http://127.0.0.1:5000, experiment cpt_search/$name,"
-echo "                              and filter runs with:  tags.pareto_front = \"true\""
+echo "see the front in MLflow: start the UI with  $cli ui  and open the links below"
+echo "(they are printed again when the UI starts):"
+"$cli" ui --links-only | grep -A2 -x "cpt_search/$name" || true
