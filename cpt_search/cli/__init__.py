@@ -192,8 +192,10 @@ def _run(args: list[str], debug: bool) -> int:
         if debug:
             traceback.print_exc()
         hint = ""
-        if error.ctx is not None:
-            hint = f" (see '{error.ctx.command_path} --help')"
+        # Only usage errors carry the command's context; a FileError (the other ClickException) has none.
+        usage_ctx = error.ctx if isinstance(error, click.UsageError) else None
+        if usage_ctx is not None:
+            hint = f" (see '{usage_ctx.command_path} --help')"
         raise _UserError(f"{error.format_message()}{hint}", error.exit_code) from None
     # Without standalone mode, click returns ctx.exit(N)'s code (or the command's return value).
     return code if isinstance(code, int) else 0

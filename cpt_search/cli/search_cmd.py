@@ -122,7 +122,7 @@ def run(ctx: click.Context, space: str, name: str | None, trials: int | None,
 
         check_server(Store.at(store, tracking_uri).tracking_uri)
     _quiet_libraries(debug, with_ray=True)
-    header_shown = []
+    header_shown: list[bool] = []
 
     def on_progress(event) -> None:
         if not header_shown:

@@ -9,9 +9,11 @@ weight instead of calling it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch.nn.functional as F
 from torch import Tensor
-from torch_geometric.nn import GCNConv
+from torch_geometric.nn import GCNConv, Linear
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
 from cpt_search.quant.layers import FULL_PRECISION_BITS, QuantLayer
@@ -22,6 +24,17 @@ class QGCNConv(QuantLayer, GCNConv):
 
     FLOAT_CLASS = GCNConv
     _cached_edge_index: tuple[Tensor, Tensor | None] | None  # GCNConv's cache (set in its __init__)
+    # The rest of GCNConv's state that forward reads (torch-geometric 2.8 ships no type information, and
+    # the mixin is an nn.Module to mypy, whose __getattr__ would type these Tensor | Module).
+    lin: Linear
+    bias: Tensor | None
+    improved: bool
+    cached: bool
+    add_self_loops: bool
+    normalize: bool
+    node_dim: int
+    flow: str
+    propagate: Callable[..., Tensor]  # MessagePassing.propagate(edge_index, size=None, **kwargs)
 
     def forward(self, x: Tensor, edge_index, edge_weight: Tensor | None = None) -> Tensor:
         bits, grad_bits = self._note_use()

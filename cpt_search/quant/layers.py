@@ -19,6 +19,7 @@ tensors, nothing added but one attribute test.
 from __future__ import annotations
 
 import weakref
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +30,15 @@ from cpt_search.quant import kernels
 from cpt_search.quant.functions import quantize_error, straight_through
 from cpt_search.quant.kernels import quantize_nearest, quantize_per_channel
 
+if TYPE_CHECKING:
+    # To the type checker the mixin is the nn.Module every twin is (parameters, buffers, training,
+    # extra_repr); at run time it stays a plain mixin, so a twin's MRO is unchanged.
+    _MixinBase = nn.Module
+else:
+    _MixinBase = object
 
-class QuantLayer:
+
+class QuantLayer(_MixinBase):
     """Mixin holding the bits a layer runs at, its running activation range, and what it used.
 
     Attributes:
@@ -41,6 +49,10 @@ class QuantLayer:
     """
 
     FLOAT_CLASS: type[nn.Module]
+    # Registered by _quant_init (nn.Module.__getattr__ alone would type them Tensor | Module).
+    act_running_min: torch.Tensor
+    act_running_range: torch.Tensor
+    act_observed: torch.Tensor
 
     # --- lifecycle -------------------------------------------------------------------------------
     def _quant_init(self, *, quantize_grads: bool, act_momentum: float, backend: str = "native") -> None:
@@ -55,7 +67,8 @@ class QuantLayer:
         self.register_buffer("act_running_range", torch.zeros((), device=device))
         self.register_buffer("act_observed", torch.zeros((), dtype=torch.bool, device=device))
         self._act_seen = False  # mirrors act_observed without a device read per step
-        self._act_cache = None
+        # (input ref, its _version, bits, x_hat, min, max) of the last constant input, see _quant_input_train
+        self._act_cache: tuple[weakref.ref[torch.Tensor], int, int, torch.Tensor, object, object] | None = None
         self._recording = False
         self._used_bits: list[tuple[int, int]] = []
 
@@ -137,9 +150,12 @@ class QuantLayer:
         if not self._act_seen and not bool(self.act_observed):
             # Never trained: there is no running range yet, so use the batch's own.
             return self._kernels.quantize_nearest(x, bits)[0]
-        lo, span = self.act_running_min, self.act_running_range
+        lo: torch.Tensor | float
+        span: torch.Tensor | float
         if x.device.type == "cpu":
-            lo, span = lo.item(), span.item()
+            lo, span = self.act_running_min.item(), self.act_running_range.item()
+        else:
+            lo, span = self.act_running_min, self.act_running_range
         return self._kernels.quantize_with_range(x, bits, lo, lo + span, clamp=True)
 
     def _update_running_range(self, lo, hi) -> None:
@@ -169,17 +185,21 @@ class QuantLayer:
             return quantize_error(y, grad_bits, self._kernels.quantize_stochastic)
         return y
 
-    def _quantized_call(self, op, input: torch.Tensor) -> torch.Tensor:
+    def _quantized_call(
+        self, op, input: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
+    ) -> torch.Tensor:
         """``op(input, weight, bias)`` at this layer's bits: input and weight fake-quantized, the
-        error into the output marked for quantization; at 32/32 exactly ``op`` on the FP32 tensors."""
+        error into the output marked for quantization; at 32/32 exactly ``op`` on the FP32 tensors.
+
+        The twin passes its own ``weight`` and ``bias``: their types are its torch class's.
+        """
         bits, grad_bits = self._note_use()
         if bits >= FULL_PRECISION_BITS and grad_bits >= FULL_PRECISION_BITS:
-            return op(input, self.weight, self.bias)
-        weight = self.weight
+            return op(input, weight, bias)
         if bits < FULL_PRECISION_BITS:
             input = self._quant_input(input, bits)
             weight = self._quant_weight(weight, bits)
-        return self._quant_output(op(input, weight, self.bias), grad_bits)
+        return self._quant_output(op(input, weight, bias), grad_bits)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, bits={self.bits}, grad_bits={self.used_grad_bits}"
@@ -204,7 +224,7 @@ class QConv2d(QuantLayer, nn.Conv2d):
     FLOAT_CLASS = nn.Conv2d
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return self._quantized_call(self._conv_forward, input)
+        return self._quantized_call(self._conv_forward, input, self.weight, self.bias)
 
 
 class QLinear(QuantLayer, nn.Linear):
@@ -213,7 +233,7 @@ class QLinear(QuantLayer, nn.Linear):
     FLOAT_CLASS = nn.Linear
 
     def forward(self, input: torch.Tensor) -> torch.Tensor:
-        return self._quantized_call(F.linear, input)
+        return self._quantized_call(F.linear, input, self.weight, self.bias)
 
 
 __all__ = ["FULL_PRECISION_BITS", "QConv2d", "QLinear", "QuantLayer"]

@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping, cast
 
 from optuna.trial import TrialState
 from ray.tune.search import Searcher
@@ -46,6 +46,9 @@ from cpt_search.costs import summarize_schedule
 from cpt_search.disk_full import is_disk_full
 from cpt_search.piecewise import schedule_from_any_dict
 from cpt_search.records.confirmed import schedule_key
+
+if TYPE_CHECKING:
+    import optuna
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +136,18 @@ class ScheduleSearch(OptunaSearch):
             "feasible": baseline or bool(attrs.get("feasible", True)),
         }}
 
+    @property
+    def _study(self) -> optuna.Study:
+        # OptunaSearch.__init__ sets _ot_study to None (its inferred type) and its setup to the study,
+        # which exists before any trial is suggested or told.
+        return cast("optuna.Study", self._ot_study)
+
     # ------------------------------------------------------------------ Searcher API
 
-    def suggest(self, trial_id: str) -> dict | None:
+    # Ray annotates Searcher.suggest as Optional[Dict], yet documents and handles the str
+    # Searcher.FINISHED as a return value (ray.tune.search.Searcher.suggest): its annotation is narrower
+    # than its contract.
+    def suggest(self, trial_id: str) -> dict | str | None:  # type: ignore[override]
         """The next feasible schedule's config; infeasible ones are told and skipped. Once the
         study cannot be written (a full disk), nothing more: see :attr:`store_error`."""
         if self.store_error is not None:
@@ -154,7 +166,7 @@ class ScheduleSearch(OptunaSearch):
         self.store_error = error
         log.debug("the Optuna storage cannot be written", exc_info=error)
 
-    def _suggest(self, trial_id: str) -> dict | None:
+    def _suggest(self, trial_id: str) -> dict | str | None:
         for _ in range(self._max_infeasible):
             if self._target_reached():
                 return Searcher.FINISHED
@@ -202,27 +214,28 @@ class ScheduleSearch(OptunaSearch):
         for key, value in rung_attrs.items():
             ot_trial.set_user_attr(key, value)
         if "stopped_at_rung" in rung_attrs and not error:
-            self._ot_study.tell(ot_trial, state=TrialState.PRUNED)
+            self._study.tell(ot_trial, state=TrialState.PRUNED)
             self._completed_trials.add(trial_id)
             return
         values = None
         if not error and not result.get("trial_failed"):
             raw = [result.get(self._metric_name), result.get(BITOPS_KEY)]
-            if all(isinstance(v, (int, float)) and math.isfinite(v) for v in raw):
-                values = [float(v) for v in raw]
+            finite = [float(v) for v in raw if isinstance(v, (int, float)) and math.isfinite(v)]
+            if len(finite) == len(raw):
+                values = finite
         if values is None:
             reason = result.get("error") or (
                 "the trial's Ray worker raised or died (see on_trial_error / the Ray trial log)"
                 if error else "the trial ended without a final result")
             ot_trial.set_user_attr("error", str(reason)[:1000])
             ot_trial.set_user_attr("error_type", str(result.get("error_type", "RayError" if error else "NoResult")))
-            self._ot_study.tell(ot_trial, state=TrialState.FAIL)
+            self._study.tell(ot_trial, state=TrialState.FAIL)
         else:
             summary = {k: _plain(result[k]) for k in SUMMARY_KEYS if k in result}
             ot_trial.set_user_attr("result", summary)
             if result.get("fp32_bitops"):
                 self._fp32_bitops = float(result["fp32_bitops"])
-            self._ot_study.tell(ot_trial, values)
+            self._study.tell(ot_trial, values)
             self._remember(_reuse_key(ot_trial.user_attrs), ot_trial.number, values, summary)
         self._completed_trials.add(trial_id)
 
@@ -241,7 +254,7 @@ class ScheduleSearch(OptunaSearch):
         on the same seeds as the trial with user attrs ``attrs``."""
         if self._finished_by_schedule is None:  # first call: the study's earlier sessions too
             self._finished_by_schedule = {}
-            for trial in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            for trial in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
                 done = trial.user_attrs
                 if not done.get("infeasible") and done.get("result") and trial.values:
                     self._remember(_reuse_key(done), trial.number, list(trial.values), done["result"])
@@ -256,7 +269,7 @@ class ScheduleSearch(OptunaSearch):
         number, values, result = twin
         ot_trial.set_user_attr("result", result)
         ot_trial.set_user_attr("reused_from", number)
-        self._ot_study.tell(ot_trial, list(values))
+        self._study.tell(ot_trial, list(values))
         self.reused_count += 1
         log.info("trial %d repeats the schedule of trial %d: reused its result", ot_trial.number, number)
         if self._on_reused is not None:
@@ -268,7 +281,7 @@ class ScheduleSearch(OptunaSearch):
             return False
         from cpt_search.search.results import record_from_trial
 
-        finished = sum(1 for t in self._ot_study.get_trials(deepcopy=False)
+        finished = sum(1 for t in self._study.get_trials(deepcopy=False)
                        if record_from_trial(t).finished)
         running = sum(1 for trial_id in self._ot_trials if trial_id not in self._completed_trials)
         return finished + running >= self._target_finished
@@ -286,14 +299,14 @@ class ScheduleSearch(OptunaSearch):
         bitops = relative * (self._fp32_bitops or self._known_fp32_bitops() or 1.0)
         worst_metric = 0.0 if self._higher_is_better else 1e9
         ot_trial.set_user_attr("infeasible", True)
-        self._ot_study.tell(ot_trial, [worst_metric, bitops])
+        self._study.tell(ot_trial, [worst_metric, bitops])
         self.infeasible_count += 1
         log.info("skipped infeasible schedule %s (trial %d)", info["label"], ot_trial.number)
         if self._on_infeasible is not None:
             self._on_infeasible(int(ot_trial.number), dict(info), float(relative))
 
     def _known_fp32_bitops(self) -> float | None:
-        for trial in self._ot_study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        for trial in self._study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
             value = (trial.user_attrs.get("result") or {}).get("fp32_bitops")
             if value:
                 self._fp32_bitops = float(value)

@@ -71,8 +71,8 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
             for index, seed in enumerate(trial_seeds):
                 spec = TrialSpec(task=task, budget=budget, schedule=schedule, seed=seed,
                                  data_dir=data_dir, device=device, threads=threads)
-                results.append(run_trial(spec, on_epoch=lambda record, seed=seed, index=index: tune.report(
-                    epoch_report(record, seed, seed_index=index, seed_count=len(trial_seeds)))))
+                results.append(run_trial(spec, on_epoch=_epoch_reporter(tune.report, seed, index,
+                                                                        len(trial_seeds))))
                 trained.append(seed)
         except Exception as error:  # noqa: BLE001 - every failure becomes a recorded FAIL
             tune.report(failure_report(error, time.perf_counter() - started))
@@ -80,6 +80,16 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
         tune.report(final_report(results, metric_name, time.perf_counter() - started, seeds=trained))
 
     return train_schedule
+
+
+def _epoch_reporter(report: Callable[[dict[str, Any]], Any], seed: int, index: int,
+                    seed_count: int) -> Callable[[Any], None]:
+    """``run_trial``'s ``on_epoch`` for the ``index``-th of ``seed_count`` seeds: each epoch to ``report``."""
+
+    def on_epoch(record: Any) -> None:
+        report(epoch_report(record, seed, seed_index=index, seed_count=seed_count))
+
+    return on_epoch
 
 
 def _resolve_user_task(task: str, code_dirs: Sequence[str], code_digest: str | None) -> None:

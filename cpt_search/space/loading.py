@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from cpt_search.errors import ConfigError, CptSearchError
-from cpt_search.space.dimensions import Fixed, ScheduleSpace
+from cpt_search.space.dimensions import Dim, Fixed, ScheduleSpace
 from cpt_search.space.model import NOMINAL_TOTAL_STEPS, SearchSpace
 from cpt_search.space.names import SEARCH_NAME_RE
 from cpt_search.space.problems import _Context, _short, _suggest_fix
@@ -242,7 +242,10 @@ def _known_total_steps(task: Any, budget: Any, ctx: _Context) -> int | None:
     except Exception:  # noqa: BLE001 - a task that cannot tell up front falls back to nominal steps
         logger.debug("task %s cannot tell its total steps up front", task, exc_info=True)
         return None
-    return int(steps) if isinstance(steps, numbers.Integral) and steps > 0 else None
+    if not isinstance(steps, numbers.Integral):
+        return None
+    count = int(steps)  # numbers.Integral declares no ordering; int() of one is exact
+    return count if count > 0 else None
 
 
 def _resolve_objective(ctx: _Context, objective: Objective, task: Any) -> Objective:
@@ -297,24 +300,34 @@ def _resolve_baseline(ctx: _Context, given: BaselineBits, schedule: ScheduleSpac
     return baseline
 
 
+def _defaulted_dim(schedule: ScheduleSpace, name: str) -> Dim:
+    """A dimension whose rule has a default (cpt_search.space.dimensions.RULES): set in every parsed space."""
+    dim = schedule[name]
+    if dim is None:
+        raise KeyError(f"schedule dimension {name} (its rule has a default, so a parsed space has it)")
+    return dim
+
+
 def _check_cycles_fit(ctx: _Context, space: SearchSpace) -> None:
     """Each period needs at least one step: ``num_cycles <= steps between the longest warm-up and
     the longest cool-down``, and the two phases together leave some cycles."""
-    warmup_high = space.schedule["warmup_frac"].bounds()[1]
-    cooldown_high = space.schedule["cooldown_frac"].bounds()[1]
+    warmup, cooldown, cycles = (_defaulted_dim(space.schedule, name)
+                                for name in ("warmup_frac", "cooldown_frac", "num_cycles"))
+    warmup_high = warmup.bounds()[1]
+    cooldown_high = cooldown.bounds()[1]
     if warmup_high + cooldown_high >= 1.0:
         raise ctx.error(f"warmup_frac up to {warmup_high:g} and cooldown_frac up to {cooldown_high:g} "
                         f"leave no steps for the cycles (warmup_frac + cooldown_frac < 1 must hold)",
-                        ("schedule", "cooldown_frac"), space.schedule["cooldown_frac"].to_yaml(),
+                        ("schedule", "cooldown_frac"), cooldown.to_yaml(),
                         "lower the highest warmup_frac or cooldown_frac")
-    cycles_high = space.schedule["num_cycles"].bounds()[1]
+    cycles_high = cycles.bounds()[1]
     steps_after = space.cost_steps - round(warmup_high * space.cost_steps) \
         - round(cooldown_high * space.cost_steps)
     if cycles_high > steps_after:
         closing = " and cool-down" if cooldown_high > 0 else ""
         raise ctx.error(f"num_cycles up to {cycles_high} leaves periods without steps "
                         f"({steps_after} steps after the warm-up{closing})", ("schedule", "num_cycles"),
-                        space.schedule["num_cycles"].to_yaml(),
+                        cycles.to_yaml(),
                         "lower num_cycles or warmup_frac" + (" or cooldown_frac" if closing else ""))
 
 

@@ -43,8 +43,8 @@ class _Section(BaseModel):
 class Resources(_Section):
     """Per-trial resources Ray reserves (fractional GPUs allowed)."""
 
-    cpus: float = Field(1.0, gt=0, le=MAX_CPUS_PER_TRIAL)
-    gpus: float = Field(0.0, ge=0, le=MAX_GPUS_PER_TRIAL)
+    cpus: float = Field(default=1.0, gt=0, le=MAX_CPUS_PER_TRIAL)
+    gpus: float = Field(default=0.0, ge=0, le=MAX_GPUS_PER_TRIAL)
 
 
 class Objective(_Section):
@@ -72,17 +72,17 @@ class SamplerSpec(_Section):
 class Constraints(_Section):
     """Constraints every trained schedule must meet (known before training)."""
 
-    max_relative_cost: float | None = Field(None, gt=0, le=1)
+    max_relative_cost: float | None = Field(default=None, gt=0, le=1)
 
 
 class BaselineBits(_Section):
     """Bounds and cycles of the enqueued paper presets (defaults: the space's fixed values, else
     CPT's 3-8/8 with n = 8)."""
 
-    min_bits: int | None = Field(None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
-    max_bits: int | None = Field(None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
-    num_cycles: int | None = Field(None, ge=1)
-    grad_bits: int | None = Field(None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
+    min_bits: int | None = Field(default=None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
+    max_bits: int | None = Field(default=None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
+    num_cycles: int | None = Field(default=None, ge=1)
+    grad_bits: int | None = Field(default=None, ge=MIN_BITS, le=FULL_PRECISION_BITS)
 
 
 class Confirm(_Section):
@@ -94,12 +94,12 @@ class Confirm(_Section):
     """
 
     seeds: list[Seed] | None = None
-    max_trainings: int = Field(DEFAULT_CONFIRM_TRAININGS, ge=0, le=MAX_TRIALS)
-    alpha: float = Field(0.05, gt=0, lt=1)
-    min_seeds: int = Field(3, ge=2, le=MAX_SEEDS)
-    plausible_stds: float = Field(2.0, ge=0, le=100)
-    noise_std: float | None = Field(None, gt=0)
-    bootstrap_samples: int = Field(1000, ge=1, le=100_000)
+    max_trainings: int = Field(default=DEFAULT_CONFIRM_TRAININGS, ge=0, le=MAX_TRIALS)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    min_seeds: int = Field(default=3, ge=2, le=MAX_SEEDS)
+    plausible_stds: float = Field(default=2.0, ge=0, le=100)
+    noise_std: float | None = Field(default=None, gt=0)
+    bootstrap_samples: int = Field(default=1000, ge=1, le=100_000)
 
 
 MAX_CODE_FOLDERS = 64  # a space lists a few source folders, not a tree of them
@@ -124,7 +124,7 @@ class _SpaceFile(_Section):
     budget: str | dict[str, Any] = "default"
     seeds: int | list[int] = Field(default_factory=lambda: [0])
     trials: int = Field(ge=1, le=MAX_TRIALS)
-    concurrency: int = Field(1, ge=1, le=MAX_CONCURRENCY)
+    concurrency: int = Field(default=1, ge=1, le=MAX_CONCURRENCY)
     resources: Resources = Field(default_factory=Resources)
     objective: Objective = Field(default_factory=Objective)
     sampler: SamplerSpec = Field(default_factory=SamplerSpec)

@@ -33,7 +33,7 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeGuard
 
 from cpt_search.disk_full import is_disk_full
 from cpt_search.errors import TrackingError
@@ -119,6 +119,16 @@ class MlflowRecorder(SearchObserver):
         assert self.info is not None, "search_started() must come first"
         return self.info.name
 
+    @property
+    def _parent_id(self) -> str:
+        assert self.parent_run_id is not None, "search_started() must come first"
+        return self.parent_run_id
+
+    @property
+    def _experiment_id(self) -> str:
+        assert self.experiment_id is not None, "search_started() must come first"
+        return self.experiment_id
+
     # ------------------------------------------------------------------ experiment and parent
 
     def search_started(self, info: SearchInfo) -> None:
@@ -176,7 +186,7 @@ class MlflowRecorder(SearchObserver):
         from mlflow.entities import RunTag
 
         _, child_role = roles(self._kind)
-        history = self.client.get_metric_history(self.parent_run_id, "hypervolume")
+        history = self.client.get_metric_history(self._parent_id, "hypervolume")
         self._hv_last_step = max((m.step for m in history), default=-1)
         runs: dict[int, str] = {}
         status: dict[int, str] = {}
@@ -212,7 +222,7 @@ class MlflowRecorder(SearchObserver):
         new = [Param(k, _param_text(v)) for k, v in params.items() if k not in self._parent_params
                and not (isinstance(v, float) and math.isnan(v))]
         if new:
-            self.client.log_batch(self.parent_run_id, params=new)
+            self.client.log_batch(self._parent_id, params=new)
             self._parent_params.update({p.key: p.value for p in new})
 
     # ------------------------------------------------------------------ child runs
@@ -242,8 +252,8 @@ class MlflowRecorder(SearchObserver):
         if run_id is None:
             _, child_role = roles(self.info.kind if self.info else "search")
             run = self.client.create_run(
-                self.experiment_id, run_name=f"{number:03d} {record.label}",
-                tags={"mlflow.parentRunId": self.parent_run_id, ROLE_TAG: child_role,
+                self._experiment_id, run_name=f"{number:03d} {record.label}",
+                tags={"mlflow.parentRunId": self._parent_id, ROLE_TAG: child_role,
                       "search": self._name, "optuna_trial_number": str(number),
                       "pareto_front": "false", **tags})
             run_id = run.info.run_id
@@ -382,7 +392,7 @@ class MlflowRecorder(SearchObserver):
                 self._tags[number] = wanted
         if finished > self._hv_last_step and finished > 0:
             now = _now_ms()
-            self.client.log_batch(self.parent_run_id, metrics=[
+            self.client.log_batch(self._parent_id, metrics=[
                 Metric("hypervolume", float(state.hypervolume), now, finished),
                 Metric("front_size", float(len(state.on_front)), now, finished),
                 Metric("finished_trials", float(finished), now, finished)])
@@ -397,9 +407,9 @@ class MlflowRecorder(SearchObserver):
         now = _now_ms()
         values = [Metric(k, float(v), now, 0) for k, v in metrics.items() if _finite(v)]
         if values:
-            self.client.log_batch(self.parent_run_id, metrics=values)
+            self.client.log_batch(self._parent_id, metrics=values)
         for path in files:
-            self.client.log_artifact(self.parent_run_id, str(path))
+            self.client.log_artifact(self._parent_id, str(path))
 
     def search_finished(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
                         state: FrontState, *, complete: bool) -> None:
@@ -411,7 +421,7 @@ class MlflowRecorder(SearchObserver):
             front = SearchFront(self.info.metric_name, self.info.higher_is_better, members,
                                 tuple(candidates), state.hypervolume, state.reference)
             self._publish_front(records, candidates, front, state.ranks)
-        self.client.set_terminated(self.parent_run_id, status="FINISHED" if complete else "KILLED")
+        self.client.set_terminated(self._parent_id, status="FINISHED" if complete else "KILLED")
 
     def front_confirmed(self, records: Sequence[TrialRecord], front: SearchFront) -> None:
         """A seed confirmation ended: the confirmed values on every confirmed trial's run, the front
@@ -437,7 +447,7 @@ class MlflowRecorder(SearchObserver):
             tags = [RunTag("confirm_status", row.status), RunTag("confirm_why", row.why[:4000])]
             self.client.log_batch(run_id, metrics=metrics, tags=tags)
         finished = sum(1 for r in records if r.finished)
-        self.client.log_batch(self.parent_run_id, metrics=[
+        self.client.log_batch(self._parent_id, metrics=[
             Metric("hypervolume_confirmed", float(front.hypervolume), now, finished)])
         ranks = front_state(list(front.choices), front.higher_is_better, front.reference[0]).ranks
         complete = [r.candidate() for r in records if r.status == COMPLETE and r.values is not None
@@ -462,12 +472,11 @@ class MlflowRecorder(SearchObserver):
         assert info is not None
         names = {c.trial: f"{c.trial:03d} {c.label}" for c in front.members}
         note = front_markdown(front, search=info.name, test_metric_name=info.test_metric_name, run_names=names)
-        self.client.set_tag(self.parent_run_id, NOTE_TAG, note)
+        self.client.set_tag(self._parent_id, NOTE_TAG, note)
         view = front_view(info.metric_name, info.test_metric_name, confirmed=front.confirmed is not None)
-        assert self.experiment_id is not None
         for key, value in share_tags(view).items():
-            self.client.set_experiment_tag(self.experiment_id, key, value)
-        self.client.set_experiment_tag(self.experiment_id, NOTE_TAG, (
+            self.client.set_experiment_tag(self._experiment_id, key, value)
+        self.client.set_experiment_tag(self._experiment_id, NOTE_TAG, (
             f"Search `{info.name}`. The parent run `{info.name}` holds the front as a table, "
             "`pareto_front.png`/`.html`/`.csv`/`.json` and the hypervolume curve; each child run is one "
             f"trial. Filter with `{FRONT_FILTER}` and sort by `bitops` to list the front's runs flat "
@@ -502,7 +511,7 @@ class MlflowRecorder(SearchObserver):
                          metric_name=info.metric_name, higher_is_better=info.higher_is_better, title=title,
                          members=front.members)
             for path in sorted(tmp_path.iterdir()):
-                self.client.log_artifact(self.parent_run_id, str(path))
+                self.client.log_artifact(self._parent_id, str(path))
 
     def _front_row(self, candidate: Candidate, ranks: Mapping[int, int], *, confirmed: bool) -> dict[str, Any]:
         names = self._names
@@ -518,9 +527,10 @@ class MlflowRecorder(SearchObserver):
     # ------------------------------------------------------------------ helpers
 
     def _search(self, filter_string: str) -> list[Any]:
-        runs, token = [], None
+        runs: list[Any] = []
+        token = None
         while True:
-            page = self.client.search_runs([self.experiment_id], filter_string=filter_string,
+            page = self.client.search_runs([self._experiment_id], filter_string=filter_string,
                                            max_results=1000, page_token=token)
             runs.extend(page)
             token = page.token
@@ -585,7 +595,7 @@ def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: object) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -108,7 +108,12 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     started = time.perf_counter()
     keep_freed_memory()  # no page faults on each step's big tensors (see cpt_search.malloc_tuning)
     task = info.load()
-    budget = task.budget(spec.budget, dict(spec.budget_overrides or ()))
+    budget_name = spec.budget
+    if not isinstance(budget_name, str):  # space.loading refuses this too; TrialSpec is also public API
+        raise ConfigError(f"task {spec.task} has named budgets (a mapping is for training functions)",
+                          where="trial", key="budget", value=budget_name,
+                          fix=f"use one of: {', '.join(info.budget_names)}")
+    budget = task.budget(budget_name, dict(spec.budget_overrides or ()))
     hooks = list(hooks) + ([EpochCallback(on_epoch)] if on_epoch is not None else [])
     if spec.threads is not None:
         torch.set_num_threads(int(spec.threads))
@@ -209,7 +214,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     report = training_bitops(*used, layers, prepared.samples_per_step)
     final = records[-1] if records else None  # a hook may stop before the first evaluation
     return TrialResult(
-        task=spec.task, budget=spec.budget, seed=spec.seed,
+        task=spec.task, budget=budget_name, seed=spec.seed,
         metric=math.nan if final is None else final.metric,
         metric_name=task.metric_name, higher_is_better=task.higher_is_better,
         accuracy=None if final is None else final.accuracy, bitops=report.bitops, paper_bitops=report.paper_bitops,
@@ -243,7 +248,7 @@ def run_lengths(bits: np.ndarray, grad_bits: np.ndarray) -> tuple[tuple[int, int
             runs[-1][2] += 1
         else:
             runs.append([b, g, 1])
-    return tuple(tuple(run) for run in runs)
+    return tuple((b, g, steps) for b, g, steps in runs)
 
 
 def expand_runs(runs) -> tuple[np.ndarray, np.ndarray]:
