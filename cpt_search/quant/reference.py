@@ -16,13 +16,20 @@ can time the papers' style against the tuned one on the same model.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from cpt_search.quant.config import QuantConfig
 from cpt_search.quant.handle import QuantHandle, quantize_with_twins
-from cpt_search.quant.layers import QConv2d, QLinear
+from cpt_search.quant.layers import QConv2d, QLinear, QuantLayer
+
+if TYPE_CHECKING:
+    # To the type checker the mixin is the QuantLayer it overrides; at run time a plain mixin.
+    _ReferenceBase = QuantLayer
+else:
+    _ReferenceBase = object
 
 
 def fake_quant(
@@ -83,7 +90,7 @@ class _ReferenceErrorQuant(torch.autograd.Function):
         return fake_quant(grad, ctx.grad_bits, stochastic=True), None
 
 
-class _ReferenceMixin:
+class _ReferenceMixin(_ReferenceBase):
     """Overrides the tuned quantizers of a twin with the straightforward ones (no caching)."""
 
     def _quant_weight(self, weight, bits):
