@@ -59,7 +59,7 @@ SUMMARY_KEYS = (
     "metric", "metric_std", "accuracy", "bitops", "paper_bitops", "fp32_bitops", "relative_cost",
     "relative_cost_vs_8_8", "mean_bits", "mean_grad_bits", "total_steps", "epochs", "trial_seconds",
     "seeds", "seconds", "device", "quant_kernels", "seed_metrics", "final_epoch", "test_metric",
-    "test_metric_std",
+    "test_metric_std", "ray_node_id",
 )
 
 

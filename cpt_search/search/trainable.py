@@ -15,6 +15,7 @@ Reports (flat dicts, so Ray's flattening changes nothing):
 * once at the end, ``kind="final"``: the objectives ``<metric_name>`` (mean over seeds) and
   ``bitops``, plus the summary keys of :data:`cpt_search.search.searcher.SUMMARY_KEYS` (``seconds``
   is the mean training time of one seed, ``trial_seconds`` the whole trial's wall time), and
+  ``ray_node_id`` (the Ray node that trained it: which machine of a cluster), and
   ``test_metric`` / ``test_metric_std`` (over seeds) when the task has a test split: recorded
   beside the objective, never one;
 * or, when training raised (``TrialDiverged`` or anything else), ``kind="failed"`` with
@@ -77,7 +78,9 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
         except Exception as error:  # noqa: BLE001 - every failure becomes a recorded FAIL
             tune.report(failure_report(error, time.perf_counter() - started))
             return
-        tune.report(final_report(results, metric_name, time.perf_counter() - started, seeds=trained))
+        report = final_report(results, metric_name, time.perf_counter() - started, seeds=trained)
+        report["ray_node_id"] = _ray_node_id()
+        tune.report(report)
 
     return train_schedule
 
@@ -90,6 +93,17 @@ def _epoch_reporter(report: Callable[[dict[str, Any]], Any], seed: int, index: i
         report(epoch_report(record, seed, seed_index=index, seed_count=seed_count))
 
     return on_epoch
+
+
+def _ray_node_id() -> str | None:
+    """The Ray node this trial ran on (``ray_node_id`` of its result: which machine of a cluster
+    trained it), ``None`` outside a Ray worker."""
+    try:
+        import ray
+
+        return str(ray.get_runtime_context().get_node_id())
+    except Exception:  # noqa: BLE001 - where a trial ran is information, never a reason to fail it
+        return None
 
 
 def _resolve_user_task(task: str, code_dirs: Sequence[str], code_digest: str | None) -> None:

@@ -62,7 +62,7 @@ ROLE_TAG = "cpt_search_role"
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
 # Result fields logged as tags of a finished trial's run: where it trained and which quantizer
 # kernels ran (native C++ or the eager fallback), so timings are compared like with like.
-RESULT_TAGS = ("device", "quant_kernels")
+RESULT_TAGS = ("device", "quant_kernels", "ray_node_id")
 NOMINAL_PLOT_STEPS = 1000
 _TERMINAL = ("FINISHED", "FAILED", "KILLED")
 _FRONT_TAGS = ("pareto_front", "pareto_rank")
