@@ -178,11 +178,13 @@ def test_an_experiment_opened_from_mlflows_own_list_shows_the_runs_not_the_genai
     _page_text(browser, base + "/#/experiments", "cpt_search/browsed")
     link = WebDriverWait(browser, RENDER_TIMEOUT_S).until(
         lambda d: next((a for a in d.find_elements(By.TAG_NAME, "a") if a.text == "cpt_search/browsed"), None))
+    assert "workflowType" not in (link.get_attribute("href") or "")  # MLflow's own link, not ours
     link.click()
     WebDriverWait(browser, RENDER_TIMEOUT_S).until(lambda d: "matching run" in d.find_element(By.TAG_NAME, "body").text)
     text = browser.find_element(By.TAG_NAME, "body").text
     browser.save_screenshot(str(tmp_path / "from_list.png"))
-    assert "workflowType" not in browser.current_url  # opened as MLflow links it, without our parameter
+    # The UI itself carried the remembered view into the address it navigated to.
+    assert "workflowType=machine_learning" in browser.current_url, browser.current_url
     assert "How do I get started with MLflow GenAI" not in text
     assert "Run Name" in text, text
     assert browser.execute_script(f"return window.localStorage.getItem('{WORKFLOW_STORAGE_KEY}')") == '"machine_learning"'
