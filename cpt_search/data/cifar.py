@@ -14,6 +14,7 @@ import numpy as np
 from cpt_search.data.cache import build_once, source_key
 from cpt_search.data.fashion_mnist import ImageArrays
 from cpt_search.data.locate import DatasetFiles
+from cpt_search.data.memo import remembered
 from cpt_search.data.options import DataOptions, locate
 
 _FOLDERS = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}
@@ -67,7 +68,11 @@ def load(name: str, options: DataOptions) -> ImageArrays:
     """CIFAR ``name`` as uint8 images ``[N, 32, 32, 3]`` and int64 labels: 45,000 training,
     5,000 held-out validation and the 10,000 test images."""
     _, cached = prepare(name, options)
-    with np.load(cached) as data:
-        return ImageArrays.holding_out(data["train_images"], data["train_labels"].astype(np.int64),
-                                       data["test_images"], data["test_labels"].astype(np.int64),
-                                       VAL_SIZE)
+
+    def read() -> ImageArrays:
+        with np.load(cached) as data:
+            return ImageArrays.holding_out(data["train_images"], data["train_labels"].astype(np.int64),
+                                           data["test_images"], data["test_labels"].astype(np.int64),
+                                           VAL_SIZE)
+
+    return remembered(("cifar", name, str(cached)), read)

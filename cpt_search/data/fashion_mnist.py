@@ -18,6 +18,7 @@ import numpy as np
 
 from cpt_search.data.cache import build_once, source_key
 from cpt_search.data.locate import DatasetFiles
+from cpt_search.data.memo import remembered
 from cpt_search.data.options import DataOptions, locate
 from cpt_search.data.splits import hold_out
 from cpt_search.errors import DataError
@@ -106,7 +107,11 @@ def load(options: DataOptions, val_size: int = VAL_SIZE) -> ImageArrays:
     """55,000 training, 5,000 held-out validation (``val_size``) and the 10,000 test images
     (28x28 uint8)."""
     _, cached = prepare(options)
-    with np.load(cached) as data:
-        return ImageArrays.holding_out(data["train_images"], data["train_labels"].astype(np.int64),
-                                       data["test_images"], data["test_labels"].astype(np.int64),
-                                       val_size)
+
+    def read() -> ImageArrays:
+        with np.load(cached) as data:
+            return ImageArrays.holding_out(data["train_images"], data["train_labels"].astype(np.int64),
+                                           data["test_images"], data["test_labels"].astype(np.int64),
+                                           val_size)
+
+    return remembered(("fashion-mnist", str(cached), val_size), read)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cpt_search.data.cache import build_once, source_key
 from cpt_search.data.locate import DatasetFiles
+from cpt_search.data.memo import remembered
 from cpt_search.data.options import DataOptions, locate
 
 PYG_NAMES = {"cora": "Cora", "citeseer": "CiteSeer"}
@@ -64,5 +65,9 @@ def load(name: str, options: DataOptions):
     from torch_geometric.datasets import Planetoid
 
     _, processed = prepare(name, options)
-    dataset = Planetoid(str(processed), PYG_NAMES[name])  # finds processed/: no processing
-    return dataset[0], dataset.num_features, dataset.num_classes
+
+    def read():
+        dataset = Planetoid(str(processed), PYG_NAMES[name])  # finds processed/: no processing
+        return dataset[0], dataset.num_features, dataset.num_classes
+
+    return remembered(("planetoid", name, str(processed)), read)

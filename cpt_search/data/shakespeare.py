@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cpt_search.data.locate import DatasetFiles
+from cpt_search.data.memo import remembered
 from cpt_search.data.options import DataOptions, locate
 
 VAL_FRAC = 0.05
@@ -79,4 +80,5 @@ def split_text(text: str) -> CharSplits:
 
 def load_splits(options: DataOptions) -> CharSplits:
     """The text encoded and split (:func:`split_text`)."""
-    return split_text(load(options))
+    _, path = prepare(options)
+    return remembered(("tinyshakespeare", str(path)), lambda: split_text(path.read_text(encoding="utf-8")))

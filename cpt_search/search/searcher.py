@@ -59,7 +59,10 @@ SUMMARY_KEYS = (
     "metric", "metric_std", "accuracy", "bitops", "paper_bitops", "fp32_bitops", "relative_cost",
     "relative_cost_vs_8_8", "mean_bits", "mean_grad_bits", "total_steps", "epochs", "trial_seconds",
     "seeds", "seconds", "device", "quant_kernels", "seed_metrics", "final_epoch", "test_metric",
-    "test_metric_std", "ray_node_id",
+    "test_metric_std",
+    # where the trial's time went (cpt_search.search.trainable.overhead_report)
+    "overhead_import_s", "overhead_data_s", "overhead_build_s", "train_s", "trial_entered_unix",
+    "final_reported_unix", "worker_pid", "worker_started_unix", "ray_node_id",
 )
 
 

@@ -56,13 +56,15 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
     code_dirs = tuple(str(d) for d in code_dirs)
 
     def train_schedule(config: dict) -> None:
+        entered_unix = time.time()  # wall clock: the driver compares it with its own timestamps
+        started = time.perf_counter()
         from ray import tune
 
         from cpt_search.piecewise import schedule_from_any_dict
         from cpt_search.training import TrialSpec, run_trial
 
+        import_seconds = time.perf_counter() - started
         info = config["cpt"]
-        started = time.perf_counter()
         results = []
         trained: list[int] = []
         try:
@@ -80,6 +82,7 @@ def make_trainable(*, task: str, budget: Any, seeds: Sequence[int], data_dir: st
             return
         report = final_report(results, metric_name, time.perf_counter() - started, seeds=trained)
         report["ray_node_id"] = _ray_node_id()
+        report.update(overhead_report(results, import_seconds, entered_unix))
         tune.report(report)
 
     return train_schedule
@@ -165,6 +168,31 @@ def final_report(results: Sequence[Any], metric_name: str, seconds: float,
     if tests:
         report["test_metric"], report["test_metric_std"] = _mean_std(tests)
     return report
+
+
+def overhead_report(results: Sequence[Any], import_seconds: float, entered_unix: float) -> dict[str, Any]:
+    """Where a trial's time went, summed over its seeds (docs/performance.md, "Per-trial overhead").
+
+    ``overhead_import_s`` (the trainable's imports and each run's torch / task imports: a fresh
+    worker pays them, a reused one does not), ``overhead_data_s`` (reading the dataset),
+    ``overhead_build_s`` (model, quantizing, MACs, optimizer) and ``train_s`` (steps and
+    evaluations); ``trial_entered_unix`` / ``final_reported_unix`` (wall clock, so the driver can
+    place the trial between its own events), ``worker_pid`` and ``worker_started_unix`` (when the
+    worker process started: a reused worker reports the same pid and start for several trials).
+    """
+    import os
+
+    import psutil  # a dependency of Ray
+
+    phases = [dict(getattr(r, "phase_seconds", None) or {}) for r in results]
+    return {
+        "overhead_import_s": import_seconds + sum(p.get("import", 0.0) for p in phases),
+        "overhead_data_s": sum(p.get("data", 0.0) for p in phases),
+        "overhead_build_s": sum(p.get("build", 0.0) for p in phases),
+        "train_s": sum(p.get("train", 0.0) for p in phases),
+        "trial_entered_unix": entered_unix, "final_reported_unix": time.time(),
+        "worker_pid": os.getpid(), "worker_started_unix": psutil.Process().create_time(),
+    }
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:

@@ -139,6 +139,10 @@ class TrialResult:
         quant_kernels: the quantizer kernels that ran (:attr:`cpt_search.quant.QuantHandle.kernels`).
         test_metric, test_metric_name: the final metric on the test split, reported apart and never
             used to select (``None``: the task has no test split).
+        phase_seconds: where ``seconds`` went: ``import`` (torch and the task's module, paid by a
+            fresh process), ``data`` (reading the dataset), ``build`` (model, quantizing, counting
+            MACs, optimizer), ``train`` (the steps and evaluations); empty for a training function,
+            whose loop is the user's. docs/performance.md, "Per-trial overhead".
     """
 
     task: str
@@ -165,12 +169,14 @@ class TrialResult:
     quant_kernels: str = "eager"
     test_metric: float | None = None
     test_metric_name: str | None = None
+    phase_seconds: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
     def to_dict(self, *, with_epochs: bool = True) -> dict[str, Any]:
         """Plain JSON-safe values; ``with_epochs=False`` drops the per-epoch list."""
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         data["schedule"] = dict(self.schedule)
         data["bit_runs"] = [list(run) for run in self.bit_runs]
+        data["phase_seconds"] = dict(self.phase_seconds)
         if with_epochs:
             data["epochs"] = [record.to_dict() for record in self.epochs]
         else:

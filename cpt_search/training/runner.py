@@ -94,8 +94,10 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
         ConfigError: a bad device, or a schedule that cannot cover the budget's steps.
         TrialDiverged: the loss became NaN or infinite.
     """
+    entered = time.perf_counter()
     import torch
 
+    from cpt_search.data.memo import load_seconds
     from cpt_search.malloc_tuning import keep_freed_memory
     from cpt_search.quant import count_macs, quantize_
     from cpt_search.tasks.resolve import resolve_task
@@ -108,6 +110,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     started = time.perf_counter()
     keep_freed_memory()  # no page faults on each step's big tensors (see cpt_search.malloc_tuning)
     task = info.load()
+    imported = time.perf_counter()  # torch and the task's module: only a fresh process pays them
     budget_name = spec.budget
     if not isinstance(budget_name, str):  # space.loading refuses this too; TrialSpec is also public API
         raise ConfigError(f"task {spec.task} has named budgets (a mapping is for training functions)",
@@ -122,7 +125,9 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
 
     seed_everything(spec.seed)
     generator = torch.Generator().manual_seed(spec.seed)  # batch order and augmentation
+    read_before = load_seconds()
     prepared = task.prepare(budget, options, device)
+    data_seconds = load_seconds() - read_before  # the rest of prepare() builds the model
     model = prepared.model
     handle = quantize_(model, task.quant_config())
     total_steps = budget.epochs * prepared.steps_per_epoch
@@ -136,6 +141,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
     optimizer, scheduler = task.make_optimizer(model, budget, total_steps)
     context = TrainContext(task=task, budget=budget, prepared=prepared, handle=handle,
                            total_steps=total_steps, bits=bits, grad_bits=grad_bits)
+    built = time.perf_counter()
     for hook in hooks:
         hook.on_train_start(context)
     log.info("%s/%s seed %d on %s: %d steps, schedule %s", spec.task, spec.budget, spec.seed,
@@ -209,6 +215,7 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
         bar.close()
         handle.stop_recording()
 
+    trained = time.perf_counter()
     used = (np.asarray(used_bits, dtype=np.int64), np.asarray(used_grad_bits, dtype=np.int64))
     summary = summarize_tracks(*used)
     report = training_bitops(*used, layers, prepared.samples_per_step)
@@ -227,6 +234,8 @@ def run_trial(spec: TrialSpec, *, on_epoch: Callable[[EpochRecord], None] | None
         quant_kernels=handle.kernels,
         test_metric=None if final is None else final.test_metric,
         test_metric_name=task.test_metric_name,
+        phase_seconds={"import": imported - entered, "data": data_seconds,
+                       "build": built - imported - data_seconds, "train": trained - built},
     )
 
 
