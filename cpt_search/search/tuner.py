@@ -108,13 +108,8 @@ def reuse_workers(scheduler: Any) -> bool:
     stopped at a rung keeps training in its thread until its next report (Ray's function
     sessions report asynchronously), which could outlast that wait; a stopped trial's worker is
     then ended instead, as before.
-
-    Off for now: with reuse on, tests/faults/test_tracking_server_stopped.py lost 11 of 12 MLflow
-    runs after the tracking server came back (it passes with reuse off); until that is understood
-    every trial gets a fresh worker. The benchmark figures with reuse on are in docs/performance.md.
     """
-    del scheduler
-    return False
+    return scheduler is None
 
 
 def _store_failure_stopper(searcher: Any) -> Any:

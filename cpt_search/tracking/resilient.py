@@ -15,7 +15,9 @@ later call block the driver or fail with a traceback:
   (:meth:`~cpt_search.tracking.recorder.MlflowRecorder.repair`): every finished trial's run with
   its final values, every interrupted one retired. The orchestrator calls ``records_synced`` after
   every finished trial and at the end, so the replay happens during the search, or at its end;
-* if the server is still away when the search ends, ``cpt-search sync NAME`` replays it later.
+* when the search ends while recording is paused, the recorder keeps asking for up to
+  :data:`FINAL_WAIT_S` seconds (a server being restarted is usually back within that), then gives
+  up; ``cpt-search sync NAME`` replays the study later.
 
 Not replayed: per-epoch curves of trials that ran while the server was away (their final values
 are), and the parent's hypervolume at the finished-trial counts it missed (the next count is
@@ -40,6 +42,10 @@ from cpt_search.tracking.recorder import MlflowRecorder
 log = logging.getLogger(__name__)
 
 RETRY_S = 5.0  # how often a paused recorder asks the server whether it is back
+# How long a search that ends with recording paused waits for the server before it gives up (and
+# says to run `cpt-search sync`): short trials can finish a whole search while a server restarts.
+FINAL_WAIT_S = 30.0
+FINAL_PROBE_S = 1.0  # how often it asks meanwhile
 
 
 class ResilientRecorder(SearchObserver):
@@ -48,12 +54,15 @@ class ResilientRecorder(SearchObserver):
     Args:
         recorder: the recorder of an ``http(s)://`` store.
         clock: seconds, monotonic (tests pass their own).
+        sleep: waits between the probes at the end of a search (tests pass their own).
     """
 
-    def __init__(self, recorder: MlflowRecorder, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, recorder: MlflowRecorder, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.recorder = recorder
         self.uri = recorder.store.tracking_uri
         self.clock = clock
+        self.sleep = sleep
         self.paused_since: float | None = None
         self._next_probe = 0.0
         self.dropped = 0  # hook calls dropped while paused
@@ -142,12 +151,25 @@ class ResilientRecorder(SearchObserver):
 
     def search_finished(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
                         state: FrontState, *, complete: bool) -> None:
-        self._next_probe = 0.0  # the last chance to replay in this session: ask now
+        self._wait_for_server()  # the last chance to replay in this session
         self._call("search_finished", records, candidates, state, complete=complete)
         if self.paused:
             log.warning("MLflow at %s was still away when the search stopped: %d update(s) not recorded; "
                         "once it answers, run 'cpt-search sync %s' (with the same --store and "
                         "--tracking-uri) to record them", self.uri, self.dropped, self._name)
+
+    def _wait_for_server(self) -> None:
+        """While paused, ask every :data:`FINAL_PROBE_S` for at most :data:`FINAL_WAIT_S` seconds
+        (a bounded number of probes, whatever the clock does); replays as soon as it answers."""
+        if not self.paused:
+            return
+        log.warning("the search is done but MLflow at %s is still away: waiting up to %.0f s for it",
+                    self.uri, FINAL_WAIT_S)
+        for _ in range(int(FINAL_WAIT_S / FINAL_PROBE_S) + 1):
+            self._next_probe = 0.0
+            if self._back():
+                return
+            self.sleep(FINAL_PROBE_S)
 
     def report_written(self, files: Sequence[Path], metrics: Mapping[str, float | None]) -> None:
         self._call("report_written", files, metrics)

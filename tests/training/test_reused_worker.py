@@ -18,13 +18,15 @@ import pytest
 from cpt_search.data import memo
 from cpt_search.schedule import Schedule
 from cpt_search.training import TrialSpec, run_trial
+from tests.conftest import shared_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = os.environ.get("CPT_SEARCH_DATA")
+_FOUND = shared_data_dir()  # ../shared/data beside the checkout (CI), or CPT_SEARCH_DATA
+DATA = str(_FOUND) if _FOUND is not None else None
 FIRST = Schedule(profile="cosine", num_cycles=2, min_bits=3, max_bits=6)
 SECOND = Schedule(profile="linear", form="triangular", num_cycles=1, min_bits=4, max_bits=8)
 
-pytestmark = pytest.mark.skipif(not DATA, reason="needs CPT_SEARCH_DATA with Cora")
+pytestmark = pytest.mark.skipif(not DATA, reason="needs the offline data (CPT_SEARCH_DATA or ../shared/data) with Cora")
 
 
 def _spec(schedule: Schedule, seed: int) -> TrialSpec:
