@@ -27,7 +27,9 @@ the members' fresh mean metric and exact cost (fraction of FP32 training BitOPs)
 
 Trainings run in a pool of ``--workers`` processes and are kept, keyed by task, budget, schedule and
 seed, in ``--cache`` (JSON lines): a (schedule, seed) pair is trained once for every method that
-proposes it, and an interrupted run resumes from the cache.
+proposes it, and an interrupted run resumes from the cache. A training that raises (a diverged
+schedule) stops the benchmark with its error rather than being scored: none did on Cora's default
+budget; rerun with the cache to resume after fixing the cause.
 
 Usage::
 

@@ -165,9 +165,10 @@ class ResilientRecorder(SearchObserver):
             return
         log.warning("the search is done but MLflow at %s is still away: waiting up to %.0f s for it",
                     self.uri, FINAL_WAIT_S)
+        deadline = self.clock() + FINAL_WAIT_S  # also bounds probes that each wait for a timeout
         for _ in range(int(FINAL_WAIT_S / FINAL_PROBE_S) + 1):
             self._next_probe = 0.0
-            if self._back():
+            if self._back() or self.clock() >= deadline:
                 return
             self.sleep(FINAL_PROBE_S)
 

@@ -68,3 +68,31 @@ def test_fail_fast_keeps_the_users_settings(monkeypatch: pytest.MonkeyPatch) -> 
     fail_fast()
     assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300"
     assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == FAIL_FAST_ENV["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]
+
+
+def test_a_search_ending_during_an_outage_waits_a_bounded_time_for_the_server(tmp_path) -> None:
+    """Paused at the end of a search: one probe a second for at most FINAL_WAIT_S, then it gives up
+    (and the caller says to run `cpt-search sync`), however long each probe takes."""
+    import socket
+
+    from cpt_search.store import Store
+    from cpt_search.tracking import resilient
+    from cpt_search.tracking.recorder import MlflowRecorder
+
+    with socket.socket() as sock:  # a loopback port nobody listens on: every probe is refused
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    recorder = resilient.ResilientRecorder(MlflowRecorder(Store.at(tmp_path / "store", f"http://127.0.0.1:{port}")),
+                                           clock=lambda: now[0], sleep=sleep)
+    recorder.paused_since = 0.0
+    recorder._wait_for_server()
+    assert recorder.paused  # the server never came back
+    assert len(slept) == int(resilient.FINAL_WAIT_S / resilient.FINAL_PROBE_S)
+    assert now[0] == resilient.FINAL_WAIT_S
