@@ -15,7 +15,7 @@ later call block the driver or fail with a traceback:
   (:meth:`~cpt_search.tracking.recorder.MlflowRecorder.repair`): every finished trial's run with
   its final values, every interrupted one retired. The orchestrator calls ``records_synced`` after
   every finished trial and at the end, so the replay happens during the search, or at its end;
-* when the search ends while recording is paused, the recorder keeps asking for up to
+* when the search completes while recording is paused, the recorder keeps asking for up to
   :data:`FINAL_WAIT_S` seconds (a server being restarted is usually back within that), then gives
   up; ``cpt-search sync NAME`` replays the study later.
 
@@ -151,7 +151,10 @@ class ResilientRecorder(SearchObserver):
 
     def search_finished(self, records: Sequence[TrialRecord], candidates: Sequence[Candidate],
                         state: FrontState, *, complete: bool) -> None:
-        self._wait_for_server()  # the last chance to replay in this session
+        if complete:
+            self._wait_for_server()  # the last chance to replay in this session
+        else:  # interrupted (Ctrl-C, a stop): one probe, no waiting; the resume replays the rest
+            self._next_probe = 0.0
         self._call("search_finished", records, candidates, state, complete=complete)
         if self.paused:
             log.warning("MLflow at %s was still away when the search stopped: %d update(s) not recorded; "
