@@ -68,11 +68,4 @@ def load(name: str, options: DataOptions) -> ImageArrays:
     """CIFAR ``name`` as uint8 images ``[N, 32, 32, 3]`` and int64 labels: 45,000 training,
     5,000 held-out validation and the 10,000 test images."""
     _, cached = prepare(name, options)
-
-    def read() -> ImageArrays:
-        with np.load(cached) as data:
-            return ImageArrays.holding_out(data["train_images"], data["train_labels"].astype(np.int64),
-                                           data["test_images"], data["test_labels"].astype(np.int64),
-                                           VAL_SIZE)
-
-    return remembered(("cifar", name, str(cached)), read)
+    return remembered(("cifar", name, str(cached)), lambda: ImageArrays.from_npz(cached, VAL_SIZE))

@@ -61,6 +61,14 @@ class ImageArrays:
         return cls(train_images[kept], train_labels[kept], train_images[held], train_labels[held],
                    test_images, test_labels)
 
+    @classmethod
+    def from_npz(cls, path: Path, val_size: int) -> "ImageArrays":
+        """A prepared cache file (``train_images``, ``train_labels``, ``test_images``, ``test_labels``)
+        with the :meth:`holding_out` split."""
+        with np.load(path) as data:
+            return cls.holding_out(data["train_images"], data["train_labels"].astype(np.int64),
+                                   data["test_images"], data["test_labels"].astype(np.int64), val_size)
+
 
 def read_idx(path: Path) -> np.ndarray:
     """One IDX file (optionally gzip-compressed) as a uint8 array of its declared shape."""
@@ -107,11 +115,4 @@ def load(options: DataOptions, val_size: int = VAL_SIZE) -> ImageArrays:
     """55,000 training, 5,000 held-out validation (``val_size``) and the 10,000 test images
     (28x28 uint8)."""
     _, cached = prepare(options)
-
-    def read() -> ImageArrays:
-        with np.load(cached) as data:
-            return ImageArrays.holding_out(data["train_images"], data["train_labels"].astype(np.int64),
-                                           data["test_images"], data["test_labels"].astype(np.int64),
-                                           val_size)
-
-    return remembered(("fashion-mnist", str(cached), val_size), read)
+    return remembered(("fashion-mnist", str(cached), val_size), lambda: ImageArrays.from_npz(cached, val_size))
