@@ -464,16 +464,15 @@ def ui(store: str, port: int, host: str, tracking_uri: str | None, links_only: b
         raise TrackingError("no MLflow database in the store", where=str(where.root),
                             fix="run a search first ('cpt-search run SPACE.yaml') or pass --store DIR")
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
-    if links_only:  # e.g. the quickstart's closing text: where to look once the UI runs
-        for line in ui_links(where, url):
-            click.echo(line)
-        return
-    if not _port_free(port, address):
-        raise ConfigError(f"the port is in use on {address}", key="--port", value=port,
-                          fix=f"pass another port, e.g. --port {port + 1}")
-    click.echo(f"MLflow UI: {url}   (store {where.root}; Ctrl-C stops it)")
+    if not links_only:  # --links-only: e.g. the quickstart's closing text, where to look once the UI runs
+        if not _port_free(port, address):
+            raise ConfigError(f"the port is in use on {address}", key="--port", value=port,
+                              fix=f"pass another port, e.g. --port {port + 1}")
+        click.echo(f"MLflow UI: {url}   (store {where.root}; Ctrl-C stops it)")
     for line in ui_links(where, url):
         click.echo(line)
+    if links_only:
+        return
     env = dict(os.environ, MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false", MLFLOW_DISABLE_TELEMETRY="true")
     process = subprocess.Popen(ui_command(where.tracking_uri, port, host), env=env)
 
