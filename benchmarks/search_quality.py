@@ -92,10 +92,6 @@ class Trainings:
                     self._done[(row["key"], int(row["seed"]))] = row["result"]
         self.trained_now = 0
 
-    def get(self, schedule: dict, seeds: list[int]) -> list[dict]:
-        """The results of ``schedule`` on ``seeds``, training (in parallel) the missing ones."""
-        return [f.result() for f in [self.submit(schedule, seed) for seed in seeds]]
-
     def many(self, pairs: list[tuple[dict, int]]) -> list[dict]:
         """The results of many ``(schedule, seed)`` pairs, trained in parallel."""
         return [f.result() for f in [self.submit(schedule, seed) for schedule, seed in pairs]]
@@ -192,7 +188,7 @@ def run_sampler(space: Any, trainings: Trainings, n: int, method: str, seed: int
     for _ in range(n):
         trial = study.ask()
         schedule = suggest_schedule(space, trial).to_dict()
-        result = trainings.get(schedule, [SEARCH_SEED])[0]
+        result = trainings.many([(schedule, SEARCH_SEED)])[0]
         study.tell(trial, [result["metric"], result["cost"]])
         run.trainings += 1
         key = schedule_key(schedule)
