@@ -86,10 +86,12 @@ def test_a_search_runs_on_the_two_node_cluster_and_front_export_ui_read_the_serv
     assert "View run" not in done.stdout  # MLflow's per-run links stay out of the progress table
     assert "***@" in done.stdout and services.optuna_storage not in done.stdout  # no password shown
 
-    # The trials ran on both nodes of the cluster.
+    # The trials ran on both nodes of the cluster. Ray Tune reuses a trial actor for the next trial
+    # (``reuse_actors``), so 4 trials may run in as few as 2 actors: new actors were placed on both
+    # nodes, and each trial's MLflow run names the node that trained it.
     after = _trial_actors_per_node(services)
     placed = {node: after[node] - before.get(node, 0) for node in after if after[node] > before.get(node, 0)}
-    assert sum(placed.values()) == 4 and len(placed) == 2, placed
+    assert 2 <= sum(placed.values()) <= 4 and len(placed) == 2, placed
 
     # Optuna: the study is in PostgreSQL, none in the store; MLflow: on the server, none in the store.
     trials = study_trials(services, name)
@@ -99,6 +101,8 @@ def test_a_search_runs_on_the_two_node_cluster_and_front_export_ui_read_the_serv
     assert parent.info.status == "FINISHED"
     assert sorted(int(r.data.tags["optuna_trial_number"]) for r in children) == [0, 1, 2, 3]
     assert all(r.info.status == "FINISHED" and "val_accuracy" in r.data.metrics for r in children)
+    trained_on = collections.Counter(r.data.tags["ray_node_id"] for r in children)
+    assert set(trained_on) == set(placed) and sum(trained_on.values()) == 4, (trained_on, placed)
     # Artifacts go through the server (proxied) into its artifacts destination.
     from mlflow.tracking import MlflowClient
 
