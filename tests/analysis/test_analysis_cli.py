@@ -79,8 +79,9 @@ def test_reproduce_end_to_end(capsys, tmp_path):
     assert {r.data.tags["device"] for r in jobs} == {"cpu"} and len({r.data.tags["quant_kernels"] for r in jobs}) == 1
     artifacts = {a.path for a in client.list_artifacts(parent[0].info.run_id)}
     assert artifacts == {"reproduce.md", "reproduce.csv", "reproduce.json", "reproduce.png"}
-    report = tmp_path / "reports" / document["settings"]["name"] / "reproduce.md"
-    assert "| RTH |" in report.read_text()
+    reports = tmp_path / "reports" / document["settings"]["name"]
+    assert "| RTH |" in (reports / "reproduce.md").read_text()
+    written = {name: (reports / name).read_bytes() for name in ("reproduce.md", "reproduce.csv", "reproduce.json")}
 
     # The same command again resumes: nothing is retrained, no run is duplicated.
     code, out, err = run_cli(capsys, "reproduce", "--task", "digits/mlp", "--budget", "tiny",
@@ -88,6 +89,8 @@ def test_reproduce_end_to_end(capsys, tmp_path):
                              "--cycles", "2", "--store", str(tmp_path), "--format", "json")
     assert code == 0 and json.loads(out)["rows"] == rows
     assert "starting Ray" not in err
+    # The tables regenerate byte for byte from the stored runs (how docs/results is kept).
+    assert {name: (reports / name).read_bytes() for name in written} == written
     _, again = _mlflow_runs(tmp_path, document["mlflow"]["experiment"])
     assert len(again) == len(runs)
 
