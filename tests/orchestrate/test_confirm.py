@@ -83,6 +83,11 @@ def test_front_and_export_show_the_confirmed_values(confirmed, tmp_path: Path, c
     assert main(["export", "confirmed", "--store", store, "-o", str(target)]) == 0
     _, provenance = load_schedule_document(target)
     confirmation = provenance["confirmation"]
+    said = capsys.readouterr().out
+    assert f"confirmed on {confirmation['n_seeds']} seed(s): mean {confirmation['mean']:.4f}" in said
+    # A value resting on fewer seeds than the race's min_seeds (3) says so, and how to get more.
+    assert ("warning: only" in said) == (confirmation["n_seeds"] < 3), said
+    assert ("cpt-search confirm confirmed --max-trainings 10" in said) == (confirmation["n_seeds"] < 3)
     assert confirmation["confirm_seeds"] == [1, 2, 3]
     assert confirmation["n_seeds"] >= 1 and "p_front" in confirmation and "ci_low" in confirmation
     member = next(c for c in outcome.front.members if c.trial == provenance["trial"])
