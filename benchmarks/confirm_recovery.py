@@ -51,7 +51,8 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     print(f"{'noise':>5} {'budget':>6} {'arm':>10} {'exact':>6} {'jaccard':>8} {'x one':>6} "
-          f"{'optimism':>9} {'x one':>6} {'true HV':>8} {'trainings':>9} {'wrong off':>9} {'wrong on':>8}")
+          f"{'optimism':>9} {'x one':>6} {'true HV':>8} {'trainings':>9} {'knee err':>8} {'knee >1pt':>9} "
+          f"{'wrong off':>9} {'wrong on':>8}")
     for row in results:
         for arm in ARMS:
             score = row["arms"][arm]
@@ -59,6 +60,7 @@ def main() -> None:
                   f"{score['jaccard']:>8.3f} {row['jaccard_ratio'][arm]:>6.2f} "
                   f"{score['optimism_points']:>+9.3f} {row['optimism_ratio'][arm]:>6.2f} "
                   f"{score['true_hv_frac']:>8.4f} {score['trainings']:>9.1f} "
+                  f"{score['knee_error_points']:>8.3f} {score['knee_miss_frac']:>9.3f} "
                   f"{score['wrong_off_frac']:>9.3f} {score['wrong_on_frac']:>8.3f}")
 
 

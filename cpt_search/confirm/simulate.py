@@ -24,7 +24,7 @@ import numpy as np
 
 from cpt_search.confirm.racing import OFF, ON, race
 from cpt_search.confirm.settings import ConfirmSettings, RaceCandidate
-from cpt_search.pareto import hypervolume_2d, pareto_mask
+from cpt_search.pareto import hypervolume_2d, knee_index, pareto_mask
 
 SEARCH_SEED = 0
 ARMS = ("one_seed", "refit", "confirmed")
@@ -147,6 +147,10 @@ class ArmScore:
             metric points (x100).
         true_hv_frac: mean hypervolume of the members' *true* values over that of the true front.
         trainings: mean trainings spent beyond the search.
+        knee_error_points: mean ``|reported - true|`` of the reported front's knee
+            (:func:`cpt_search.pareto.knee_index` on the reported values), in points: how far the point
+            ``cpt-search export`` writes by default is from what retraining it would give on average.
+        knee_miss_frac: fraction of replays whose knee is off by more than one point.
         wrong_off_frac: of all truly non-dominated schedules, the fraction the race declared ``off``
             (NaN for the arms that are not a race): what repeated tests without a correction cost.
         wrong_on_frac: of all schedules the race declared ``on``, the fraction truly dominated (NaN
@@ -158,6 +162,8 @@ class ArmScore:
     optimism_points: float
     true_hv_frac: float
     trainings: float
+    knee_error_points: float
+    knee_miss_frac: float
     wrong_off_frac: float = float("nan")
     wrong_on_frac: float = float("nan")
 
@@ -166,7 +172,7 @@ def compare(repetitions: int, settings: ConfirmSettings, seed: int = 0, n_schedu
             n_front: int = 8, common_std: float = 0.005, noise_factor: float = 1.0) -> dict[str, ArmScore]:
     """Replay ``repetitions`` synthetic searches; score each arm of :data:`ARMS` against the truth."""
     rng = np.random.default_rng(seed)
-    scores: dict[str, list[tuple[float, float, float, float, float]]] = {arm: [] for arm in ARMS}
+    scores: dict[str, list[tuple[float, ...]]] = {arm: [] for arm in ARMS}
     # Pooled counts of the race's verdicts: (true members declared off, true members,
     # dominated declared on, declared on).
     verdicts = np.zeros(4)
@@ -182,12 +188,14 @@ def compare(repetitions: int, settings: ConfirmSettings, seed: int = 0, n_schedu
         for arm, outcome in outcomes.items():
             members = sorted(outcome.members)
             union = outcome.members | problem.true_front
+            knee = members[knee_index(np.array([[outcome.reported[i], problem.costs[i]] for i in members]))]
+            knee_error = 100.0 * abs(outcome.reported[knee] - problem.true_metric[knee])
             scores[arm].append((
                 float(outcome.members == problem.true_front),
                 len(outcome.members & problem.true_front) / len(union),
                 100.0 * float(np.mean([outcome.reported[i] - problem.true_metric[i] for i in members])),
                 hypervolume_2d(true_points[members], reference) / true_hv,
-                float(outcome.trainings)))
+                float(outcome.trainings), knee_error, float(knee_error > 1.0)))
         race_outcome = outcomes["confirmed"]
         verdicts += (len(race_outcome.declared_off & problem.true_front), len(problem.true_front),
                      len(race_outcome.declared_on - problem.true_front), len(race_outcome.declared_on))
@@ -195,6 +203,7 @@ def compare(repetitions: int, settings: ConfirmSettings, seed: int = 0, n_schedu
     race_score = result["confirmed"]
     result["confirmed"] = ArmScore(
         race_score.exact_rate, race_score.jaccard, race_score.optimism_points, race_score.true_hv_frac,
-        race_score.trainings, wrong_off_frac=float(verdicts[0] / verdicts[1]),
+        race_score.trainings, race_score.knee_error_points, race_score.knee_miss_frac,
+        wrong_off_frac=float(verdicts[0] / verdicts[1]),
         wrong_on_frac=float(verdicts[2] / verdicts[3]) if verdicts[3] else float("nan"))
     return result

@@ -168,7 +168,8 @@ def confirm_locked(store: Store, request: ConfirmRequest, *, say: Callable[[str]
                 log.warning("confirmation: round %d asked again for %s; stopping", rounds + 1, pairs)
                 break
             previous = pairs
-            say(f"confirmation round {rounds + 1}: {len(pairs)} training(s) on seed {pairs[0][1]}, "
+            seeds = ", ".join(str(seed) for seed in sorted({seed for _, seed in pairs}))
+            say(f"confirmation round {rounds + 1}: {len(pairs)} training(s) on seed(s) {seeds}, "
                 f"{state.trainings_left} of {settings.max_trainings} trainings left")
             new_jobs = [Job(row=f"trial {candidate_id}", kind=CONFIRM,
                             schedule=schedule_from_any_dict(schedules[candidate_id]), seed=seed)
