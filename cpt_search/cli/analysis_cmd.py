@@ -293,15 +293,20 @@ def range_test(task: str, budget: str, start_bits: int, max_bits: int, steps_per
     if as_json:
         click.echo(json.dumps(document))
         return
+    stages = document["stages"]
+    test = (f"{run.test_metric_name} at stage end",) if run.test_metric_name else ()
     table = Table(("bits", "steps", "loss before (prev. end)", "loss at stage end", "improvement", "noise (se)",
-                   "works"),
-                  tuple((s.bits, s.steps, s.head_mean, s.tail_mean, s.improvement, s.noise, s.works)
-                        for s in score.stages),
-                  ("", "", ".4f", ".4f", "+.4f", ".4f", ""))
+                   "works", f"{run.metric_name} at stage end", *test),
+                  tuple((s.bits, s.steps, s.head_mean, s.tail_mean, s.improvement, s.noise, s.works,
+                         row["metric"], *((row["test_metric"],) if test else ()))
+                        for s, row in zip(score.stages, stages)),
+                  ("", "", ".4f", ".4f", "+.4f", ".4f", "", ".4f", *((".4f",) if test else ())))
     click.echo(f"{task} ({budget}): range test, {steps_per_bits} steps at each of "
                f"{bits_list[0]}..{bits_list[-1]} bits (gradients {grad_bits}), {run.seconds:.1f} s\n")
     click.echo(table.markdown())
     click.echo(f"rule: {score.rule}")
+    click.echo(f"{run.metric_name}{' and ' + run.test_metric_name if run.test_metric_name else ''}: the model "
+               f"at the end of each stage, evaluated at that stage's bits; reported, never used by the rule")
     click.echo(f"suggested min_bits: {score.suggested_min_bits}")
     if space is not None:
         if write_space:

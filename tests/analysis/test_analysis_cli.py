@@ -113,6 +113,15 @@ def test_critical_period_end_to_end(capsys, tmp_path):
     assert sum(r.data.tags.get("cpt_search_role") == "analysis_job" for r in runs) == 3
 
 
+def test_range_test_table_shows_the_held_out_metrics(capsys):
+    code, out, err = run_cli(capsys, "range-test", "--task", "digits/mlp", "--budget", "tiny",
+                             "--start-bits", "2", "--max-bits", "3", "--steps-per-bits", "8", "--threads", "1")
+    assert code == 0, err
+    header = next(line for line in out.splitlines() if line.startswith("| bits |"))
+    assert header.endswith("| works | val_accuracy at stage end | test_accuracy at stage end |")
+    assert "never used by the rule" in out
+
+
 def test_range_test_end_to_end(capsys, tmp_path):
     space = tmp_path / "space.yaml"
     code, out, err = run_cli(capsys, "range-test", "--task", "digits/mlp", "--budget", "tiny",
@@ -125,6 +134,11 @@ def test_range_test_end_to_end(capsys, tmp_path):
     assert all(s["steps"] == 12 for s in document["stages"]) and len(document["losses"]) == 48
     suggested = document["suggested_min_bits"]
     assert suggested == next(s["bits"] for s in document["stages"] if s["works"])
+    # Each stage's end is evaluated on the validation and the test split, reported beside the rule.
+    assert document["metric_name"] == "val_accuracy" and document["test_metric_name"] == "test_accuracy"
+    for stage in document["stages"]:
+        assert 0.0 <= stage["metric"] <= 1.0 and 0.0 <= stage["test_metric"] <= 1.0
+    assert document["stages"][-1]["metric"] > document["stages"][0]["metric"]  # 4 bits trains, 1 bit hardly
     from cpt_search.space import load_space
 
     assert load_space(space).schedule["min_bits"].bounds()[0] == suggested
