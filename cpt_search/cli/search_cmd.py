@@ -220,7 +220,8 @@ def _front_table(front, test_metric_name: str | None = None) -> str:
     if confirmed:
         settings = front.settings
         lines.append(f"(confirmed on seeds {list(settings.seeds)}: {front.metric_name} is the mean with the "
-                     "seed effects removed; interval: 95 % Student t; P(front): paired bootstrap over seeds)")
+                     "seed effects removed; interval: 95 % Student t; P(front): paired bootstrap over seeds"
+                     f"{'; ' + test_metric_name + ': the plain mean over the same seeds' if test_metric_name else ''})")
     if test_metric_name:
         lines.append(f"(the front is selected on {front.metric_name}; {test_metric_name} is reported, "
                      "never used to select)")

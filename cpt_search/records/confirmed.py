@@ -97,7 +97,8 @@ class SearchFront:
 def search_front(records: Sequence[TrialRecord], *, metric_name: str, higher_is_better: bool,
                  reference_metric: float | None, search_seeds: Sequence[int] = (0,),
                  settings: ConfirmSettings | None = None,
-                 confirm_values: Mapping[str, Mapping[int, float]] | None = None) -> SearchFront:
+                 confirm_values: Mapping[str, Mapping[int, float]] | None = None,
+                 confirm_test_values: Mapping[str, Mapping[int, float]] | None = None) -> SearchFront:
     """The front of ``records``; confirmed when ``settings`` are given.
 
     Args:
@@ -107,6 +108,9 @@ def search_front(records: Sequence[TrialRecord], *, metric_name: str, higher_is_
         settings: the confirmation's settings (``None``: the one-seed front).
         confirm_values: ``{schedule_key: {seed: metric}}`` of the confirmation's finished trainings
             (a failed training counts as the reference metric, the worst value).
+        confirm_test_values: ``{schedule_key: {seed: test metric}}`` of the same trainings; a confirmed
+            candidate's ``test_metric`` becomes the mean over its search seed and these, so the test
+            column rests on the same seeds as the metric beside it.
     """
     cands = candidates(list(records))
     state = front_state(cands, higher_is_better, reference_metric)
@@ -118,9 +122,11 @@ def search_front(records: Sequence[TrialRecord], *, metric_name: str, higher_is_
 
     race_cands, by_id = race_candidates(records, search_seeds, confirm_values or {})
     front = race(race_cands, settings, higher_is_better).front(reference=state.reference)
+    keys = {str(r.number): schedule_key(r.schedule) for r in records if str(r.number) in by_id}
     confirmed: dict[str, Candidate] = {}
     for row in front.rows:
-        confirmed[row.id] = confirm_candidate(by_id[row.id], row)
+        tests = (confirm_test_values or {}).get(keys[row.id], {})
+        confirmed[row.id] = confirm_candidate(by_id[row.id], row, tests, search_seeds[0])
     members = tuple(confirmed[i] for i in front.ids)
     choices = tuple(confirmed[row.id] for row in front.rows if row.status != "off")
     return SearchFront(metric_name, higher_is_better, members, choices, front.hypervolume, front.reference,
@@ -151,10 +157,18 @@ def race_candidates(records: Sequence[TrialRecord], search_seeds: Sequence[int],
     return out, by_id
 
 
-def confirm_candidate(candidate: Candidate, row: CandidateRecord) -> Candidate:
-    """``candidate`` with its confirmed metric (seed-adjusted mean) and the statistics in ``extra``."""
+def confirm_candidate(candidate: Candidate, row: CandidateRecord,
+                      confirm_tests: Mapping[int, float] | None = None, search_seed: int = 0) -> Candidate:
+    """``candidate`` with its confirmed metric (seed-adjusted mean) and the statistics in ``extra``;
+    its ``test_metric`` is the plain mean over the search seed and ``confirm_tests`` (the search's own
+    value stays as ``search_test_metric``, the count as ``test_n_seeds``)."""
     stats = row.stats
     extra = dict(candidate.extra, search_metric=candidate.metric, n_seeds=stats.n_seeds, mean=stats.mean,
                  std=stats.std, ci_low=stats.ci_low, ci_high=stats.ci_high, p_front=stats.p_front,
                  confirm_status=row.status)
+    search_test = candidate.extra.get("test_metric")
+    if search_test is not None:
+        tests = {search_seed: float(search_test), **{int(s): float(v) for s, v in (confirm_tests or {}).items()}}
+        extra.update(search_test_metric=search_test, test_metric=sum(tests.values()) / len(tests),
+                     test_n_seeds=len(tests))
     return replace(candidate, metric=float(stats.adjusted_mean), extra=extra)

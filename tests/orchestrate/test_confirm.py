@@ -65,6 +65,18 @@ def test_the_search_confirms_its_front_on_the_confirm_seeds(confirmed) -> None:
         assert extra["search_metric"] is not None and math.isfinite(member.metric)
         if extra["n_seeds"] >= 2:
             assert extra["ci_low"] <= extra["mean"] <= extra["ci_high"] and 0 <= extra["p_front"] <= 1
+    # The test column rests on the same seeds as the metric: the plain mean of the search seed's and
+    # the confirm trainings' test values.
+    confirm_tests: dict = {}
+    for r in trained:
+        if r.status == "complete" and r.test_metric is not None:
+            confirm_tests.setdefault(schedule_key(r.schedule), []).append(r.test_metric)
+    search_records = {r.number: r for r in load_search(outcome.store, "confirmed").records}
+    for member in front.members:
+        tests = [member.extra["search_test_metric"],
+                 *confirm_tests.get(schedule_key(search_records[member.trial].schedule), [])]
+        assert member.extra["test_n_seeds"] == len(tests)
+        assert member.extra["test_metric"] == pytest.approx(sum(tests) / len(tests))
     # The cheapest member is trained to min_seeds (3) so that its value is not one lucky seed's.
     assert front.members[0].extra["n_seeds"] >= 3
     # Reading the store again gives the same confirmed front (front/export rebuild it from the values).
