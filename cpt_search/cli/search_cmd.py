@@ -328,7 +328,8 @@ def _confirmation_lines(name: str, front, chosen) -> list[str]:
     on fewer seeds than the race's ``min_seeds`` (two seeds cannot show a schedule that sometimes
     collapses: on Cora a 3-4 bit cycle scored 0.765 on two seeds and 0.729 +- 0.044 on six fresh ones)."""
     if front.confirmed is None:
-        return [f"one seed only: confirm the front ('cpt-search confirm {name}') before trusting the value"]
+        return [f"not seed-confirmed: the value is the search's own training; 'cpt-search confirm {name}' "
+                "retrains the front on more seeds"]
     n_seeds, mean, std = (chosen.extra.get(k) for k in ("n_seeds", "mean", "std"))
     low, high, p_front = (chosen.extra.get(k) for k in ("ci_low", "ci_high", "p_front"))
     if not n_seeds or mean is None:
