@@ -80,7 +80,7 @@ class RangeTestRun:
             "stages": [{**s.to_dict(), "metric": _finite(m), "test_metric": _finite(t)}
                        for s, m, t in zip(self.score.stages, _padded(self.stage_metrics, self.score.stages),
                                           _padded(self.stage_test_metrics, self.score.stages))],
-            "losses": [None if not np.isfinite(v) else float(v) for v in self.losses],
+            "losses": [_finite(v) for v in self.losses],
             "seconds": self.seconds,
         }
 

@@ -222,7 +222,7 @@ def race(candidates: Iterable[RaceCandidate], settings: ConfirmSettings, higher_
     confirm_columns = [k for k, seed in enumerate(table.seeds) if seed in set(settings.seeds)]
     spent = int(table.mask[:, confirm_columns].sum())
     left = max(0, settings.max_trainings - spent)
-    pairs = _next_pairs(cands, settings, decision.active, left, decision.incumbents)
+    pairs = _next_pairs(cands, settings, decision.active, left)
     summaries = summarize_table(table)
     served = {candidate_id for candidate_id, _ in pairs}
     records = tuple(
@@ -247,7 +247,6 @@ class _Decision:
     why: list[str]
     racing: np.ndarray
     active: list[int]  # candidates to receive seeds, in priority order
-    incumbents: frozenset[int] = frozenset()  # of those, the front of the means and the `on` still needed
 
 
 def _decide(cands: Sequence[RaceCandidate], settings: ConfirmSettings, higher_is_better: bool,
@@ -325,10 +324,11 @@ def _decide(cands: Sequence[RaceCandidate], settings: ConfirmSettings, higher_is
     # measured like everyone else's (the winner's curse is largest for the cheap, noisy schedules).
     needed |= on & (n_seeds < settings.min_seeds)
     wanted = np.flatnonzero(undecided_racing | needed)
-    priority = sorted(wanted, key=lambda i: (not front[i], gap[i] / max(margin[i], 1e-300), costs[i], i))
-    incumbents = frozenset(int(i) for i in wanted if front[i] or needed[i])
-    return _Decision(status=status, why=why, racing=racing, active=[int(i) for i in priority],
-                     incumbents=incumbents)
+    # Incumbents first (the front of the means, and the `on` members still needed), then the
+    # challengers closest to the front.
+    priority = sorted(wanted, key=lambda i: (not (front[i] or needed[i]), not front[i],
+                                             gap[i] / max(margin[i], 1e-300), costs[i], i))
+    return _Decision(status=status, why=why, racing=racing, active=[int(i) for i in priority])
 
 
 def _blocker_text(i: int, cands: Sequence[RaceCandidate], score: np.ndarray, contenders: np.ndarray,
@@ -362,8 +362,9 @@ def _argbest(values: np.ndarray, lowest: bool) -> int:
 
 
 def _next_pairs(cands: Sequence[RaceCandidate], settings: ConfirmSettings, active: list[int],
-                left: int, incumbents: frozenset[int] = frozenset()) -> tuple[tuple[str, int], ...]:
-    """Each active candidate's first missing confirm seed, incumbents first, at most ``left`` pairs.
+                left: int) -> tuple[tuple[str, int], ...]:
+    """Each active candidate's first missing confirm seed, in priority order (incumbents first), at
+    most ``left`` pairs.
 
     Per candidate rather than one seed for all: the incumbents (the front of the means, and the
     ``on`` members still needed) gain a seed every round while the challengers catch up on the
@@ -374,8 +375,7 @@ def _next_pairs(cands: Sequence[RaceCandidate], settings: ConfirmSettings, activ
     recovery (``docs/confirmation.md``).
     """
     pairs: list[tuple[str, int]] = []
-    ordered = [i for i in active if i in incumbents] + [i for i in active if i not in incumbents]
-    for i in ordered:
+    for i in active:
         if len(pairs) >= left:
             break
         seed = next((s for s in settings.seeds if s not in cands[i].values), None)
