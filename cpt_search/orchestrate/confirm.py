@@ -158,7 +158,7 @@ def confirm_locked(store: Store, request: ConfirmRequest, *, say: Callable[[str]
     with ray_session(request.ray_address, ledger=store.ray_dir(name) / LEDGER_NAME):
         while True:
             values = confirm_values(storage, name, worst)
-            candidates, _ = race_candidates(snapshot.records, snapshot.seeds, values)
+            candidates, _, _ = race_candidates(snapshot.records, snapshot.seeds, values)
             state = race(candidates, settings, higher_is_better)
             pairs = state.next_round()
             if not pairs:

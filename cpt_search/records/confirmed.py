@@ -120,9 +120,8 @@ def search_front(records: Sequence[TrialRecord], *, metric_name: str, higher_is_
                            state.reference)
     from cpt_search.confirm import race
 
-    race_cands, by_id = race_candidates(records, search_seeds, confirm_values or {})
+    race_cands, by_id, keys = race_candidates(records, search_seeds, confirm_values or {})
     front = race(race_cands, settings, higher_is_better).front(reference=state.reference)
-    keys = {str(r.number): schedule_key(r.schedule) for r in records if str(r.number) in by_id}
     confirmed: dict[str, Candidate] = {}
     for row in front.rows:
         tests = (confirm_test_values or {}).get(keys[row.id], {})
@@ -134,13 +133,16 @@ def search_front(records: Sequence[TrialRecord], *, metric_name: str, higher_is_
 
 
 def race_candidates(records: Sequence[TrialRecord], search_seeds: Sequence[int],
-                    confirm_values: Mapping[str, Mapping[int, float]]) -> tuple[list[Any], dict[str, Candidate]]:
+                    confirm_values: Mapping[str, Mapping[int, float]],
+                    ) -> tuple[list[Any], dict[str, Candidate], dict[str, str]]:
     """One :class:`~cpt_search.confirm.RaceCandidate` per distinct schedule of the complete trials
-    (id: its first trial's number; cost: the cost fraction), and the candidate of each id."""
+    (id: its first trial's number; cost: the cost fraction), the candidate of each id and the
+    schedule key (:func:`schedule_key`) of each id."""
     from cpt_search.confirm import RaceCandidate
 
     out: list[Any] = []
     by_id: dict[str, Candidate] = {}
+    keys: dict[str, str] = {}
     seen: set[str] = set()
     for record in sorted(records, key=lambda r: r.number):
         if record.status != "complete" or record.values is None or not all(map(math.isfinite, record.values)):
@@ -154,7 +156,8 @@ def race_candidates(records: Sequence[TrialRecord], search_seeds: Sequence[int],
         candidate = record.candidate()
         out.append(RaceCandidate(str(record.number), cost_fraction(candidate), values))
         by_id[str(record.number)] = candidate
-    return out, by_id
+        keys[str(record.number)] = key
+    return out, by_id, keys
 
 
 def confirm_candidate(candidate: Candidate, row: CandidateRecord,

@@ -9,7 +9,7 @@ confirmed one (:func:`cpt_search.records.confirmed.search_front`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from cpt_search.errors import TrackingError
 from cpt_search.records import COMPLETE, FAILED, TrialRecord, candidates, metric_reference
@@ -93,8 +93,7 @@ def load_search(store: Store, name: str) -> SearchSnapshot:
     test_values: dict[str, dict[int, float]] = {}
     if settings is not None:
         worst = reference if reference is not None else metric_reference(list(cands), higher_is_better)
-        values = confirm_values(storage, name, 0.0 if worst is None else worst)
-        test_values = confirm_test_values(storage, name)
+        values, test_values = confirm_results(storage, name, 0.0 if worst is None else worst)
     front = search_front(records, metric_name=str(attrs.get("metric_name", "metric")),
                          higher_is_better=higher_is_better, reference_metric=reference, search_seeds=seeds,
                          settings=settings, confirm_values=values, confirm_test_values=test_values)
@@ -114,40 +113,36 @@ def confirm_settings_of(attrs: Mapping[str, Any]) -> Any:
 
 
 def confirm_values(storage: Any, name: str, worst: float) -> dict[str, dict[int, float]]:
-    """``{schedule key: {seed: metric}}`` of the finished trainings of search ``name``'s confirmation.
+    """``{schedule key: {seed: metric}}`` of the finished trainings of search ``name``'s confirmation
+    (the first half of :func:`confirm_results`)."""
+    return confirm_results(storage, name, worst)[0]
+
+
+def confirm_results(storage: Any, name: str,
+                    worst: float) -> tuple[dict[str, dict[int, float]], dict[str, dict[int, float]]]:
+    """``({schedule key: {seed: metric}}, {schedule key: {seed: test metric}})`` of the finished
+    trainings of search ``name``'s confirmation, read in one pass.
 
     A failed training counts as ``worst`` (the metric's reference value): it is finished, so it is not
-    asked for again, and it ranks its schedule as it deserves.
+    asked for again, and it ranks its schedule as it deserves. It has no test value; neither has a
+    training of a task without a test split.
     """
-    out: dict[str, dict[int, float]] = {}
-    for key, seed, record in _confirm_trainings(storage, name):
-        value = float(record.values[0]) if record.status == COMPLETE and record.values else float(worst)
-        out.setdefault(key, {}).setdefault(seed, value)
-    return out
-
-
-def confirm_test_values(storage: Any, name: str) -> dict[str, dict[int, float]]:
-    """``{schedule key: {seed: test metric}}`` of the complete confirm trainings that report one (the
-    test split is reported beside the confirmed metric, over the same seeds; a failed training has no
-    test value)."""
-    out: dict[str, dict[int, float]] = {}
-    for key, seed, record in _confirm_trainings(storage, name):
-        test = record.test_metric if record.status == COMPLETE else None
-        if test is not None:
-            out.setdefault(key, {}).setdefault(seed, float(test))
-    return out
-
-
-def _confirm_trainings(storage: Any, name: str) -> Iterator[tuple[str, int, Any]]:
-    """``(schedule key, seed, record)`` of every finished (complete or failed) confirm training."""
     import optuna
 
     from cpt_search.search.resume import study_exists
 
+    values: dict[str, dict[int, float]] = {}
+    tests: dict[str, dict[int, float]] = {}
     study_name = confirm_study_name(name)
     if not study_exists(storage, study_name):
-        return
+        return values, tests
     for record in load_records(optuna.load_study(study_name=study_name, storage=storage)):
         if record.status not in (COMPLETE, FAILED) or not record.schedule or "seed" not in record.tags:
             continue
-        yield schedule_key(record.schedule), int(record.tags["seed"]), record
+        key, seed = schedule_key(record.schedule), int(record.tags["seed"])
+        value = float(record.values[0]) if record.status == COMPLETE and record.values else float(worst)
+        values.setdefault(key, {}).setdefault(seed, value)
+        test = record.test_metric if record.status == COMPLETE else None
+        if test is not None:
+            tests.setdefault(key, {}).setdefault(seed, float(test))
+    return values, tests
